@@ -1,0 +1,133 @@
+# onyx — one entry point.  make | make test | make demo | make clean   (see README.md)
+#
+# Switches: BLAS=openblas|none  OPENMP=1|0  DEBUG=1  SANITIZE=1  CC=clang
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+BLAS     ?= openblas
+OPENMP   ?= 1
+DEBUG    ?= 0
+SANITIZE ?= 0
+PYTHON   ?= python3
+
+# Separate build trees per configuration so switching switches never mixes objects.
+# The default configuration puts its products in build/; any other in build/<config>/.
+VARIANT := $(if $(filter 1,$(DEBUG)),-debug)$(if $(filter 1,$(SANITIZE)),-san)$(if $(filter none,$(BLAS)),-noblas)$(if $(filter 0,$(OPENMP)),-noomp)
+CONFIG  := $(notdir $(CC))$(VARIANT)
+BUILD   ?= build
+OUT     := $(if $(VARIANT)$(filter-out cc gcc,$(notdir $(CC))),$(BUILD)/$(CONFIG),$(BUILD))
+OBJ     := $(BUILD)/obj/$(CONFIG)
+GEN     := $(BUILD)/gen
+
+CPPFLAGS += -Iruntime -Iops -Ikernels -Ionnx -I$(GEN) -D_XOPEN_SOURCE=700
+CFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -fPIC -g $(CFLAGS)
+LDLIBS   := -lm
+
+ifeq ($(DEBUG),1)
+  CFLAGS += -O0
+else
+  CFLAGS += -O2
+endif
+ifeq ($(SANITIZE),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  CFLAGS  += $(SANFLAGS)
+  LDFLAGS += $(SANFLAGS)
+endif
+ifeq ($(OPENMP),1)
+  CFLAGS  += -fopenmp
+  LDFLAGS += -fopenmp
+endif
+ifeq ($(BLAS),openblas)
+  CPPFLAGS += -DONYX_HAVE_OPENBLAS $(shell pkg-config --cflags openblas 2>/dev/null)
+  LDLIBS   += $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
+endif
+PROTOBUF_LIBS := $(or $(shell pkg-config --libs libprotobuf-c 2>/dev/null),-lprotobuf-c)
+LDLIBS += $(PROTOBUF_LIBS)
+
+LIB_SRC  := $(wildcard runtime/*.c onnx/*.c ops/*.c kernels/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/onnx.pb-c.o
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_OBJ := $(TOOL_SRC:%.c=$(OBJ)/%.o)
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(OBJ)/tests/%)
+
+LIB_A  := $(OUT)/libonyx.a
+LIB_SO := $(OUT)/libonyx.so
+CLI    := $(OUT)/onyx
+DEPS_OK := $(BUILD)/.deps-ok
+
+.PHONY: all test unit-test conformance ratchet demo clean deps venv node-tests
+all: $(LIB_A) $(LIB_SO) $(CLI)
+
+# Build dependencies: installed when root on Debian/Ubuntu, named clearly otherwise.
+$(DEPS_OK): tools/setup/deps.sh
+	@mkdir -p $(BUILD)
+	@sh tools/setup/deps.sh
+	@touch $@
+deps: $(DEPS_OK)
+
+$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: onnx/onnx.proto | $(DEPS_OK)
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=onnx --c_out=$(GEN) onnx/onnx.proto
+
+$(OBJ)/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(CFLAGS)) -c $< -o $@
+
+$(OBJ)/%.o: %.c $(GEN)/onnx.pb-c.h | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJ) runtime/exports.map
+	$(CC) -shared -Wl,--version-script=runtime/exports.map $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+
+$(CLI): $(TOOL_OBJ) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB_A) $(LDLIBS)
+
+$(OBJ)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+# ---- tests -----------------------------------------------------------------------------
+VENV       := .cache/venv
+NODE_TESTS := .cache/node-tests
+
+$(VENV)/.onyx-reqs: tools/setup/requirements.txt tools/setup/venv.sh
+	bash tools/setup/venv.sh $(VENV)
+venv: $(VENV)/.onyx-reqs
+
+$(NODE_TESTS)/.stamp: $(VENV)/.onyx-reqs tests/conformance/materialise_node_tests.py
+	$(VENV)/bin/python tests/conformance/materialise_node_tests.py $(NODE_TESTS)
+node-tests: $(NODE_TESTS)/.stamp
+
+EXAMPLE := $(OUT)/example
+$(EXAMPLE): docs/example.c $(LIB_A)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+unit-test: $(TEST_BIN) $(CLI) $(EXAMPLE)
+	@sh tests/run_unit.sh $(OBJ)/tests $(CLI) $(EXAMPLE)
+
+conformance: $(CLI) $(NODE_TESTS)/.stamp
+	@sh tests/conformance/run.sh $(CLI) $(NODE_TESTS) $(OUT)/conformance.log
+
+# Adds every node test that now passes to the ratchet (after a `make conformance`).
+ratchet: conformance
+	@{ echo "# ONNX node tests that must pass (sorted). Extend with: make ratchet"; \
+	   grep '^PASS ' $(OUT)/conformance.log | sed 's/^PASS //' | sort; } > tests/conformance/expected_pass.txt
+	@echo "expected_pass.txt: $$(grep -vc '^#' tests/conformance/expected_pass.txt) tests"
+
+# Everything: unit tests, CLI and C API example, the ONNX node-test ratchet.
+test: all $(TEST_BIN) $(EXAMPLE) $(NODE_TESTS)/.stamp
+	@sh tests/run_all.sh $(OBJ)/tests $(CLI) $(EXAMPLE) $(NODE_TESTS) $(OUT)/conformance.log
+
+demo: $(CLI)
+	$(CLI) run tools/demo/digits.onnx --input tools/demo/digit_input.npy --classify
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,530 @@
+/* tensor_proto.c — ONNX TensorProto <-> onyx tensors: every storage form (raw_data, typed
+ * fields, external data), sub-byte unpacking, sparse densifying, and the .pb file API. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_io.h"
+
+/* ---- protobuf-c allocator -------------------------------------------------------------- */
+
+/* protobuf-c frees without a size; ox allocators want one, so blocks carry it in front. */
+typedef union size_prefix {
+    size_t size;
+    max_align_t align;
+} size_prefix;
+
+static void *pb_alloc(void *data, size_t size)
+{
+    const ox_allocator *a = data;
+    if (size > SIZE_MAX - sizeof(size_prefix)) return NULL;
+    size_prefix *p = ox_malloc(a, size + sizeof *p);
+    if (!p) return NULL;
+    p->size = size + sizeof *p;
+    return p + 1;
+}
+
+static void pb_free(void *data, void *ptr)
+{
+    if (!ptr) return;
+    size_prefix *p = (size_prefix *)ptr - 1;
+    ox_free(data, p, p->size);
+}
+
+ProtobufCAllocator ox_protobuf_allocator(const ox_allocator *a)
+{
+    ProtobufCAllocator pa = {pb_alloc, pb_free, (void *)a};
+    return pa;
+}
+
+/* ---- files ----------------------------------------------------------------------------- */
+
+onyx_status ox_read_file(const char *path, const ox_allocator *a, int64_t max_bytes, uint8_t **buf,
+                         size_t *len, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return ox_errf(err, errcap, ONYX_E_IO, "cannot open '%s'", path);
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return ox_errf(err, errcap, ONYX_E_IO, "cannot read '%s'", path);
+    }
+    if (max_bytes > 0 && (int64_t)size > max_bytes) {
+        fclose(f);
+        return ox_errf(err, errcap, ONYX_E_LIMIT, "'%s' is %ld bytes, over the limit of %lld",
+                       path, size, (long long)max_bytes);
+    }
+    uint8_t *b = ox_malloc(a, (size_t)size + 1);
+    if (!b) {
+        fclose(f);
+        return ox_errf(err, errcap, ONYX_E_NOMEM, "out of memory reading '%s'", path);
+    }
+    size_t got = fread(b, 1, (size_t)size, f);
+    fclose(f);
+    if (got != (size_t)size) {
+        ox_free(a, b, (size_t)size + 1);
+        return ox_errf(err, errcap, ONYX_E_IO, "short read on '%s'", path);
+    }
+    b[size] = 0;
+    *buf = b;
+    *len = (size_t)size;
+    return ONYX_OK;
+}
+
+/* ---- TensorProto -> constant ----------------------------------------------------------- */
+
+static int sub_byte_bits(onyx_dtype t)
+{
+    switch (t) {
+    case ONYX_DTYPE_INT4: case ONYX_DTYPE_UINT4: case ONYX_DTYPE_FLOAT4E2M1: return 4;
+    case ONYX_DTYPE_INT2: case ONYX_DTYPE_UINT2: return 2;
+    default: return 8;
+    }
+}
+
+/* Bytes the packed (file) form of n elements takes. */
+static uint64_t packed_bytes(onyx_dtype t, int64_t n)
+{
+    int bits = sub_byte_bits(t);
+    if (bits < 8) return ((uint64_t)n * (uint64_t)bits + 7) / 8;
+    return (uint64_t)n * onyx_dtype_size(t);
+}
+
+/* Packed sub-byte elements (low bits first) -> one element per byte, sign-extended if signed. */
+static void unpack_sub_byte(onyx_dtype t, const uint8_t *src, uint8_t *dst, int64_t n)
+{
+    int bits = sub_byte_bits(t), per = 8 / bits;
+    unsigned mask = (1u << bits) - 1, sign = 1u << (bits - 1);
+    bool is_signed = t == ONYX_DTYPE_INT4 || t == ONYX_DTYPE_INT2;
+    for (int64_t i = 0; i < n; i++) {
+        unsigned v = (src[i / per] >> ((i % per) * bits)) & mask;
+        dst[i] = is_signed ? (uint8_t)(int8_t)((int)(v ^ sign) - (int)sign) : (uint8_t)v;
+    }
+}
+
+static const char *entry(const Onnx__TensorProto *tp, const char *key)
+{
+    for (size_t i = 0; i < tp->n_external_data; i++)
+        if (tp->external_data[i]->key && !strcmp(tp->external_data[i]->key, key))
+            return tp->external_data[i]->value;
+    return NULL;
+}
+
+static bool parse_i64(const char *s, int64_t *out)
+{
+    if (!s || !*s) return false;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*end || v < 0) return false;
+    *out = v;
+    return true;
+}
+
+/* Reads `len` bytes at `offset` of the external file named by the tensor, refusing any path
+ * that leaves the model's folder (absolute, "..", or a symlink pointing out). */
+static onyx_status read_external(const Onnx__TensorProto *tp, const ox_tensor_src *src,
+                                 uint64_t want, uint8_t *dst)
+{
+    const char *name = tp->name ? tp->name : "";
+    const char *loc = entry(tp, "location");
+    if (!src->base_dir)
+        return ox_errf(src->err, src->errcap, ONYX_E_ARG,
+                       "tensor '%s' uses external data, which needs a model loaded from a file", name);
+    if (!loc || !*loc)
+        return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "tensor '%s': external data without location", name);
+    int64_t offset = 0, length = -1;
+    const char *s_off = entry(tp, "offset"), *s_len = entry(tp, "length");
+    if ((s_off && !parse_i64(s_off, &offset)) || (s_len && !parse_i64(s_len, &length)))
+        return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "tensor '%s': bad external data offset/length", name);
+    if (length >= 0 && (uint64_t)length != want)
+        return ox_errf(src->err, src->errcap, ONYX_E_PARSE,
+                       "tensor '%s': external length %lld, shape needs %llu bytes", name,
+                       (long long)length, (unsigned long long)want);
+    if (loc[0] == '/' || strstr(loc, "..") || strchr(loc, '\\'))
+        return ox_errf(src->err, src->errcap, ONYX_E_ARG,
+                       "tensor '%s': external data path '%s' leaves the model's folder", name, loc);
+    char path[PATH_MAX], real_base[PATH_MAX], real_path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", src->base_dir, loc) >= (int)sizeof path)
+        return ox_errf(src->err, src->errcap, ONYX_E_ARG, "tensor '%s': external path too long", name);
+    if (!realpath(src->base_dir, real_base) || !realpath(path, real_path))
+        return ox_errf(src->err, src->errcap, ONYX_E_IO, "tensor '%s': cannot open external data '%s'", name, path);
+    size_t bl = strlen(real_base);
+    if (strncmp(real_path, real_base, bl) || real_path[bl] != '/')
+        return ox_errf(src->err, src->errcap, ONYX_E_ARG,
+                       "tensor '%s': external data '%s' resolves outside the model's folder", name, loc);
+    FILE *f = fopen(real_path, "rb");
+    if (!f) return ox_errf(src->err, src->errcap, ONYX_E_IO, "tensor '%s': cannot open '%s'", name, path);
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
+    onyx_status st = ONYX_OK;
+    if (size < 0 || (uint64_t)offset > (uint64_t)size || want > (uint64_t)size - (uint64_t)offset)
+        st = ox_errf(src->err, src->errcap, ONYX_E_PARSE,
+                     "tensor '%s': external data [%lld, +%llu) is past the end of '%s' (%ld bytes)",
+                     name, (long long)offset, (unsigned long long)want, loc, size);
+    else if (fseek(f, (long)offset, SEEK_SET) != 0 || fread(dst, 1, (size_t)want, f) != want)
+        st = ox_errf(src->err, src->errcap, ONYX_E_IO, "tensor '%s': cannot read '%s'", name, path);
+    fclose(f);
+    return st;
+}
+
+/* Copies typed-field values (the non-raw storage) into dst, element size es. */
+static onyx_status from_fields(const Onnx__TensorProto *tp, onyx_dtype dt, int64_t n,
+                               const ox_tensor_src *src, ox_pool *pool, uint8_t *dst)
+{
+    const char *name = tp->name ? tp->name : "";
+    uint64_t need = (uint64_t)n;
+    size_t have = 0;
+    switch (dt) {
+    case ONYX_DTYPE_FLOAT: case ONYX_DTYPE_COMPLEX64:
+        have = tp->n_float_data;
+        if (dt == ONYX_DTYPE_COMPLEX64) need *= 2;
+        if (have == need) memcpy(dst, tp->float_data, need * 4);
+        break;
+    case ONYX_DTYPE_DOUBLE: case ONYX_DTYPE_COMPLEX128:
+        have = tp->n_double_data;
+        if (dt == ONYX_DTYPE_COMPLEX128) need *= 2;
+        if (have == need) memcpy(dst, tp->double_data, need * 8);
+        break;
+    case ONYX_DTYPE_INT64:
+        have = tp->n_int64_data;
+        if (have == need) memcpy(dst, tp->int64_data, need * 8);
+        break;
+    case ONYX_DTYPE_UINT32: case ONYX_DTYPE_UINT64:
+        have = tp->n_uint64_data;
+        if (have == need) {
+            for (uint64_t i = 0; i < need; i++) {
+                if (dt == ONYX_DTYPE_UINT32) ((uint32_t *)dst)[i] = (uint32_t)tp->uint64_data[i];
+                else ((uint64_t *)dst)[i] = tp->uint64_data[i];
+            }
+        }
+        break;
+    case ONYX_DTYPE_STRING:
+        have = tp->n_string_data;
+        if (have == need) {
+            char **strs = (char **)dst;
+            for (uint64_t i = 0; i < need; i++) {
+                strs[i] = ox_pool_strndup(pool, (const char *)tp->string_data[i].data, tp->string_data[i].len);
+                if (!strs[i]) return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory");
+            }
+        }
+        break;
+    default: { /* everything else travels in int32_data, sub-byte types packed per int32 */
+        int bits = sub_byte_bits(dt);
+        size_t es = onyx_dtype_size(dt);
+        have = tp->n_int32_data;
+        if (bits < 8) {
+            need = packed_bytes(dt, n);
+            if (have == need) {
+                uint8_t *packed = ox_pool_alloc(pool, need ? need : 1, 1);
+                if (!packed) return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory");
+                for (uint64_t i = 0; i < need; i++) packed[i] = (uint8_t)tp->int32_data[i];
+                unpack_sub_byte(dt, packed, dst, n);
+            }
+        } else if (have == need) {
+            for (uint64_t i = 0; i < need; i++) {
+                int32_t v = tp->int32_data[i];
+                if (es == 1) dst[i] = (uint8_t)v;
+                else if (es == 2) ((uint16_t *)dst)[i] = (uint16_t)v;
+                else ((int32_t *)dst)[i] = v;
+            }
+        }
+        break;
+    }
+    }
+    if (have != need)
+        return ox_errf(src->err, src->errcap, ONYX_E_PARSE,
+                       "tensor '%s' holds %zu values, its shape needs %llu", name, have,
+                       (unsigned long long)need);
+    return ONYX_OK;
+}
+
+onyx_status ox_tensor_from_proto(const Onnx__TensorProto *tp, const ox_tensor_src *src,
+                                 ox_pool *pool, ox_const **out)
+{
+    const char *name = tp->name ? tp->name : "";
+    ox_const *c = ox_pool_alloc(pool, sizeof *c, 8);
+    if (!c) return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory");
+    if (!ox_dtype_valid(tp->data_type))
+        return ox_errf(src->err, src->errcap, tp->data_type ? ONYX_E_UNSUPPORTED : ONYX_E_PARSE,
+                       "tensor '%s' has unknown data type %d", name, (int)tp->data_type);
+    onyx_dtype dt = (onyx_dtype)tp->data_type;
+    if (tp->n_dims > ONYX_MAX_RANK)
+        return ox_errf(src->err, src->errcap, ONYX_E_UNSUPPORTED,
+                       "tensor '%s' has rank %zu; onyx supports up to %d", name, tp->n_dims, ONYX_MAX_RANK);
+    c->t.dtype = dt;
+    c->t.rank = (int)tp->n_dims;
+    for (size_t i = 0; i < tp->n_dims; i++) c->t.dims[i] = tp->dims[i];
+    int64_t n;
+    size_t bytes;
+    if (!ox_shape_numel(c->t.rank, c->t.dims, &n) || !ox_shape_bytes(dt, c->t.rank, c->t.dims, &bytes)) {
+        char s[160];
+        return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "tensor '%s' has invalid dims %s", name,
+                       ox_shape_str(s, sizeof s, c->t.rank, c->t.dims));
+    }
+    int64_t limit = src->max_tensor_bytes;
+    if (limit > 0 && (uint64_t)bytes > (uint64_t)limit)
+        return ox_errf(src->err, src->errcap, ONYX_E_LIMIT,
+                       "tensor '%s' needs %zu bytes, over the limit of %lld", name, bytes, (long long)limit);
+    uint8_t *data = ox_pool_alloc(pool, bytes ? bytes : 1, OX_ALIGN);
+    if (!data) return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory for tensor '%s' (%zu bytes)", name, bytes);
+    c->t.data = data;
+    c->nbytes = bytes;
+    *out = c;
+
+    bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    if (!external && !tp->has_raw_data) return from_fields(tp, dt, n, src, pool, data);
+    if (dt == ONYX_DTYPE_STRING)
+        return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "string tensor '%s' cannot use raw data", name);
+    uint64_t want = packed_bytes(dt, n);
+    const uint8_t *raw;
+    uint8_t *staged = NULL;
+    if (external) {
+        staged = sub_byte_bits(dt) < 8 ? ox_pool_alloc(pool, want ? want : 1, 1) : data;
+        if (!staged) return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory");
+        onyx_status st = read_external(tp, src, want, staged);
+        if (st) return st;
+        raw = staged;
+    } else {
+        if (tp->raw_data.len != want)
+            return ox_errf(src->err, src->errcap, ONYX_E_PARSE,
+                           "tensor '%s' raw_data has %zu bytes, its shape needs %llu", name,
+                           tp->raw_data.len, (unsigned long long)want);
+        raw = tp->raw_data.data;
+    }
+    if (sub_byte_bits(dt) < 8)
+        unpack_sub_byte(dt, raw, data, n);
+    else if (raw != data && want)
+        memcpy(data, raw, want); /* raw_data is little-endian, as are all supported hosts */
+    return ONYX_OK;
+}
+
+onyx_status ox_sparse_from_proto(const Onnx__SparseTensorProto *sp, const ox_tensor_src *src,
+                                 ox_pool *pool, ox_const **out)
+{
+    if (!sp->values || !sp->indices)
+        return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "sparse tensor without values or indices");
+    const char *name = sp->values->name ? sp->values->name : "";
+    ox_const *vals, *idx;
+    onyx_status st = ox_tensor_from_proto(sp->values, src, pool, &vals);
+    if (!st) st = ox_tensor_from_proto(sp->indices, src, pool, &idx);
+    if (st) return st;
+    if (sp->n_dims > ONYX_MAX_RANK || vals->t.rank != 1 || idx->t.dtype != ONYX_DTYPE_INT64)
+        return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "sparse tensor '%s' is malformed", name);
+    ox_const *c = ox_pool_alloc(pool, sizeof *c, 8);
+    if (!c) return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory");
+    c->t.dtype = vals->t.dtype;
+    c->t.rank = (int)sp->n_dims;
+    for (size_t i = 0; i < sp->n_dims; i++) c->t.dims[i] = sp->dims[i];
+    int64_t n, nnz = vals->t.dims[0];
+    size_t bytes, es = onyx_dtype_size(c->t.dtype);
+    if (!ox_shape_numel(c->t.rank, c->t.dims, &n) || !ox_shape_bytes(c->t.dtype, c->t.rank, c->t.dims, &bytes) ||
+        (src->max_tensor_bytes > 0 && (uint64_t)bytes > (uint64_t)src->max_tensor_bytes))
+        return ox_errf(src->err, src->errcap, ONYX_E_LIMIT, "sparse tensor '%s' has invalid or too large dims", name);
+    c->t.data = ox_pool_alloc(pool, bytes ? bytes : 1, OX_ALIGN);
+    if (!c->t.data) return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory");
+    c->nbytes = bytes;
+    const int64_t *ix = idx->t.data;
+    /* indices are [NNZ] linear positions or [NNZ, rank] coordinates */
+    bool linear = idx->t.rank == 1 && idx->t.dims[0] == nnz;
+    bool coords = idx->t.rank == 2 && idx->t.dims[0] == nnz && idx->t.dims[1] == c->t.rank;
+    if (!linear && !coords)
+        return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "sparse tensor '%s' has bad indices shape", name);
+    for (int64_t k = 0; k < nnz; k++) {
+        int64_t pos = 0;
+        if (linear) {
+            pos = ix[k];
+        } else {
+            for (int d = 0; d < c->t.rank; d++) {
+                int64_t v = ix[k * c->t.rank + d];
+                if (v < 0 || v >= c->t.dims[d]) { pos = -1; break; }
+                pos = pos * c->t.dims[d] + v;
+            }
+        }
+        if (pos < 0 || pos >= n)
+            return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "sparse tensor '%s' index out of range", name);
+        memcpy((uint8_t *)c->t.data + (size_t)pos * es, (uint8_t *)vals->t.data + (size_t)k * es, es);
+    }
+    *out = c;
+    return ONYX_OK;
+}
+
+/* ---- public tensor file API (.pb) ------------------------------------------------------ */
+
+static ox_allocator opts_allocator(const onyx_load_options *o)
+{
+    return ox_allocator_make(o ? o->alloc : NULL, o ? o->alloc_user : NULL);
+}
+
+static int64_t opts_max_tensor(const onyx_load_options *o)
+{
+    return o && o->max_tensor_bytes > 0 ? o->max_tensor_bytes : (int64_t)4 << 30;
+}
+
+onyx_status onyx_tensor_alloc(onyx_tensor *t, const onyx_load_options *o, onyx_error *err)
+{
+    size_t bytes;
+    if (t->rank < 0 || t->rank > ONYX_MAX_RANK || !ox_shape_bytes(t->dtype, t->rank, t->dims, &bytes)) {
+        ox_error_set(err, ONYX_E_ARG, "invalid tensor dtype or shape");
+        return ONYX_E_ARG;
+    }
+    if ((uint64_t)bytes > (uint64_t)opts_max_tensor(o)) {
+        ox_error_set(err, ONYX_E_LIMIT, "tensor exceeds the size limit");
+        return ONYX_E_LIMIT;
+    }
+    ox_allocator a = opts_allocator(o);
+    t->data = ox_malloc_aligned(&a, bytes ? bytes : 1);
+    if (!t->data) {
+        ox_error_set(err, ONYX_E_NOMEM, "out of memory");
+        return ONYX_E_NOMEM;
+    }
+    memset(t->data, 0, bytes ? bytes : 1);
+    return ONYX_OK;
+}
+
+void onyx_tensor_free(onyx_tensor *t, const onyx_load_options *o)
+{
+    if (!t || !t->data) return;
+    ox_allocator a = opts_allocator(o);
+    ox_free_aligned(&a, t->data);
+    t->data = NULL;
+}
+
+onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, onyx_tensor *out,
+                                const char **name_out, onyx_error *err)
+{
+    char msg[512] = "";
+    ox_allocator a = opts_allocator(o);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    onyx_status st = ox_read_file(path, &a, opts_max_tensor(o) + (1 << 20), &buf, &len, msg, sizeof msg);
+    if (st) {
+        ox_error_set(err, st, msg);
+        return st;
+    }
+    ProtobufCAllocator pa = ox_protobuf_allocator(&a);
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pa, len, buf);
+    ox_free(&a, buf, len + 1);
+    if (!tp) {
+        snprintf(msg, sizeof msg, "'%s' is not a valid TensorProto file", path);
+        ox_error_set(err, ONYX_E_PARSE, msg);
+        return ONYX_E_PARSE;
+    }
+    /* Convert through a scratch pool, then copy into one block the caller frees. */
+    ox_pool pool;
+    ox_pool_init(&pool, a, 0);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
+    ox_tensor_src src = {dir, opts_max_tensor(o), msg, sizeof msg};
+    ox_const *c = NULL;
+    st = ox_tensor_from_proto(tp, &src, &pool, &c);
+    if (!st) {
+        size_t name_len = tp->name ? strlen(tp->name) : 0, strings = 0;
+        int64_t n = ox_tensor_numel(&c->t);
+        if (c->t.dtype == ONYX_DTYPE_STRING)
+            for (int64_t i = 0; i < n; i++) strings += strlen(((char **)c->t.data)[i]) + 1;
+        size_t total = c->nbytes + strings + name_len + 1;
+        uint8_t *block = ox_malloc_aligned(&a, total);
+        if (!block) {
+            st = ONYX_E_NOMEM;
+            snprintf(msg, sizeof msg, "out of memory reading '%s'", path);
+        } else {
+            uint8_t *tail = block + c->nbytes;
+            if (c->t.dtype == ONYX_DTYPE_STRING) {
+                for (int64_t i = 0; i < n; i++) {
+                    const char *s = ((char **)c->t.data)[i];
+                    size_t l = strlen(s) + 1;
+                    memcpy(tail, s, l);
+                    ((char **)(void *)block)[i] = (char *)tail;
+                    tail += l;
+                }
+            } else if (c->nbytes) {
+                memcpy(block, c->t.data, c->nbytes);
+            }
+            memcpy(tail, tp->name ? tp->name : "", name_len + 1);
+            *out = c->t;
+            out->data = block;
+            if (name_out) *name_out = (const char *)tail;
+        }
+    }
+    ox_pool_release(&pool);
+    onnx__tensor_proto__free_unpacked(tp, &pa);
+    if (st) ox_error_set(err, st, msg);
+    return st;
+}
+
+/* Sub-byte dtypes are packed back on write; strings go to string_data, all else raw_data. */
+onyx_status onyx_tensor_write_pb(const char *path, const onyx_tensor *t, const char *name,
+                                 onyx_error *err)
+{
+    char msg[512];
+    size_t bytes;
+    if (!t || t->rank < 0 || t->rank > ONYX_MAX_RANK || !ox_shape_bytes(t->dtype, t->rank, t->dims, &bytes)) {
+        ox_error_set(err, ONYX_E_ARG, "invalid tensor");
+        return ONYX_E_ARG;
+    }
+    ox_allocator a = ox_allocator_make(NULL, NULL);
+    int64_t n = ox_tensor_numel(t);
+    Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
+    int64_t dims[ONYX_MAX_RANK];
+    for (int i = 0; i < t->rank; i++) dims[i] = t->dims[i];
+    tp.n_dims = (size_t)t->rank;
+    tp.dims = dims;
+    tp.has_data_type = 1;
+    tp.data_type = (int32_t)t->dtype;
+    tp.name = (char *)(name ? name : "");
+    ProtobufCBinaryData *strs = NULL;
+    uint8_t *packed = NULL;
+    size_t packed_len = 0;
+    if (t->dtype == ONYX_DTYPE_STRING) {
+        strs = ox_calloc(&a, (size_t)(n ? n : 1), sizeof *strs);
+        if (!strs) goto nomem;
+        for (int64_t i = 0; i < n; i++) {
+            const char *s = ((char *const *)t->data)[i];
+            strs[i].data = (uint8_t *)s;
+            strs[i].len = strlen(s);
+        }
+        tp.n_string_data = (size_t)n;
+        tp.string_data = strs;
+    } else {
+        tp.has_raw_data = 1;
+        int bits = sub_byte_bits(t->dtype);
+        if (bits < 8) {
+            packed_len = packed_bytes(t->dtype, n);
+            packed = ox_calloc(&a, packed_len ? packed_len : 1, 1);
+            if (!packed) goto nomem;
+            int per = 8 / bits;
+            for (int64_t i = 0; i < n; i++)
+                packed[i / per] |= (uint8_t)((((const uint8_t *)t->data)[i] & ((1u << bits) - 1)) << ((i % per) * bits));
+            tp.raw_data.data = packed;
+            tp.raw_data.len = packed_len;
+        } else {
+            tp.raw_data.data = t->data;
+            tp.raw_data.len = bytes;
+        }
+    }
+    size_t size = onnx__tensor_proto__get_packed_size(&tp);
+    uint8_t *buf = ox_malloc(&a, size ? size : 1);
+    if (!buf) goto nomem;
+    onnx__tensor_proto__pack(&tp, buf);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(buf, 1, size, f) == size;
+    if (f && fclose(f) != 0) ok = false;
+    ox_free(&a, buf, size ? size : 1);
+    ox_free(&a, strs, (size_t)(n ? n : 1) * sizeof *strs);
+    ox_free(&a, packed, packed_len ? packed_len : 1);
+    if (!ok) {
+        snprintf(msg, sizeof msg, "cannot write '%s'", path);
+        ox_error_set(err, ONYX_E_IO, msg);
+        return ONYX_E_IO;
+    }
+    return ONYX_OK;
+nomem:
+    ox_free(&a, strs, (size_t)(n ? n : 1) * sizeof *strs);
+    ox_free(&a, packed, packed_len ? packed_len : 1);
+    ox_error_set(err, ONYX_E_NOMEM, "out of memory");
+    return ONYX_E_NOMEM;
+}

@@ -1,0 +1,104 @@
+/* op.h — what an operator implementation sees.
+ *
+ * An op is a row in the registry (ops/registry.c): name, domain, the model opsets it
+ * supports, and two functions sharing one context type:
+ *   infer(c): check attributes and input dtypes/shapes, set every present output's dtype,
+ *             rank and dims, and optionally request scratch bytes. Input data is available
+ *             (non-NULL) only when the value is known at plan time (initializer, folded);
+ *             ops whose output shape depends on an input's *value* read it here and fail
+ *             with ONYX_E_UNSUPPORTED if it is not known.
+ *   run(c):   compute outputs. Output buffers are allocated by the planner (sized from what
+ *             infer set) and are not zeroed; scratch (if requested) is too.
+ * Ops never allocate, print or abort; they report errors with ox_fail, which prefixes the
+ * node's name and op type. */
+#ifndef ONYX_OP_H
+#define ONYX_OP_H
+
+#include "../runtime/ir.h"
+
+typedef struct ox_ctx {
+    const ox_node *node;
+    int opset;             /* the model's opset for the node's domain */
+    int n_in, n_out;
+    onyx_tensor *const *in; /* in[i] is NULL for an omitted optional input */
+    onyx_tensor *const *out; /* out[i] is NULL for an omitted optional output */
+    void *scratch;         /* run: scratch_bytes of OX_ALIGN-aligned memory */
+    size_t scratch_bytes;  /* infer: request; run: what was granted */
+    int threads;           /* threads the op may use (>= 1) */
+    char *msg;             /* error message buffer */
+    size_t msg_cap;
+} ox_ctx;
+
+enum {
+    OX_OP_VIEW = 1u << 0,    /* output 0 is input 0's data with a new shape: no copy */
+    OX_OP_NO_FOLD = 1u << 1  /* never evaluate at plan time (random ops) */
+};
+
+struct ox_op {
+    const char *name;
+    const char *domain;
+    int min_opset, max_opset; /* model opsets (of `domain`) this implementation covers */
+    onyx_status (*infer)(ox_ctx *c);
+    onyx_status (*run)(ox_ctx *c);
+    unsigned flags;
+};
+
+/* Registry: the implementation of (domain, op_type) for a model's opset, or NULL. */
+const ox_op *ox_op_find(const char *domain, const char *op_type, int opset);
+/* True if some opset of (domain, op_type) is implemented (to word the error). */
+bool ox_op_known(const char *domain, const char *op_type);
+/* The registry as tables, one per op family (for docs/ops.md). */
+size_t ox_op_family_count(void);
+const ox_op *ox_op_family(size_t f, size_t *count);
+
+/* Reports an error: "node 'NAME' (OpType): <message>". Returns st. */
+onyx_status ox_fail(ox_ctx *c, onyx_status st, const char *fmt, ...) OX_PRINTF(3, 4);
+
+/* Attributes, with defaults when absent. ox_attr_ints returns the count (0 if absent) and
+ * points *out at the values. A present attribute of the wrong type is an error reported by
+ * ox_check_attr_type (done for every node at load, against nothing: ops check what they use). */
+int64_t ox_attr_int(const ox_ctx *c, const char *name, int64_t def);
+float ox_attr_float(const ox_ctx *c, const char *name, float def);
+const char *ox_attr_string(const ox_ctx *c, const char *name, const char *def);
+size_t ox_attr_ints(const ox_ctx *c, const char *name, const int64_t **out);
+size_t ox_attr_floats(const ox_ctx *c, const char *name, const float **out);
+bool ox_attr_has(const ox_ctx *c, const char *name);
+/* Fails with ONYX_E_ARG unless the attribute is absent or has type t. */
+onyx_status ox_attr_expect(ox_ctx *c, const char *name, ox_attr_type t);
+
+/* ---- helpers shared by many ops -------------------------------------------------------- */
+
+/* Sets out's dtype and shape. */
+void ox_set_shape(onyx_tensor *out, onyx_dtype dtype, int rank, const int64_t *dims);
+/* Normalises axis in [-rank, rank) to [0, rank); fails naming the attribute otherwise. */
+onyx_status ox_norm_axis(ox_ctx *c, int64_t axis, int rank, const char *what, int *out);
+/* Multidirectional (numpy) broadcast of a and b into out dims; fails on mismatch. */
+onyx_status ox_broadcast_shape(ox_ctx *c, int ra, const int64_t *da, int rb, const int64_t *db,
+                               int *rank, int64_t *dims);
+/* Strides (in elements) to read `t` as if broadcast to (rank, dims): 0 where broadcast. */
+void ox_broadcast_strides(const onyx_tensor *t, int rank, const int64_t *dims, int64_t *strides);
+/* Reads an integer tensor (int32/int64) element i as int64. */
+int64_t ox_read_int(const onyx_tensor *t, int64_t i);
+/* Reads a numeric tensor element i as double (any real dtype). */
+double ox_read_f64(const onyx_tensor *t, int64_t i);
+/* Requires input i to be present with a dtype among the given list (terminated by 0). */
+onyx_status ox_expect_dtype(ox_ctx *c, int i, const onyx_dtype *allowed);
+/* Requires input i's value to be known at plan time (for shape-defining inputs). */
+onyx_status ox_need_value(ox_ctx *c, int i);
+/* Reads input i, a plan-time-known int32/int64 scalar or 1-D tensor (a shape, axes, starts
+ * …), into vals; fails unless it is known, integer, of rank <= 1 and at most cap long. */
+onyx_status ox_input_ints(ox_ctx *c, int i, const char *what, int64_t *vals, int cap, int *n);
+/* Requires inputs 0..n_in-1 and output 0 to be present (ONYX_E_ARG otherwise). */
+onyx_status ox_need_io(ox_ctx *c, int n_in);
+/* Input i, or NULL when omitted (also when i is past the node's inputs). */
+const onyx_tensor *ox_opt_in(const ox_ctx *c, int i);
+/* Element size of t as onyx stores it; ONYX_E_UNSUPPORTED for dtypes without one. */
+onyx_status ox_elem_size(ox_ctx *c, onyx_dtype t, size_t *es);
+/* ONYX_E_UNSUPPORTED when an output rank would exceed ONYX_MAX_RANK. */
+onyx_status ox_check_rank(ox_ctx *c, int64_t rank);
+/* Row-major strides, in elements, of a dense tensor of the given shape. */
+void ox_dense_strides(int rank, const int64_t *dims, int64_t *strides);
+/* memcpy that tolerates n == 0 with NULL pointers (empty tensors) and dst == src (views). */
+void ox_copy_bytes(void *dst, const void *src, size_t n);
+
+#endif

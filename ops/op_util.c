@@ -1,0 +1,218 @@
+/* op_util.c — attribute access, error reporting and shape helpers shared by the ops. */
+#include <stdio.h>
+#include <string.h>
+
+#include "op.h"
+
+onyx_status ox_fail(ox_ctx *c, onyx_status st, const char *fmt, ...)
+{
+    if (!c->msg || c->msg_cap == 0) return st;
+    int n = snprintf(c->msg, c->msg_cap, "node '%s' (%s): ", c->node->name, c->node->op_type);
+    if (n < 0 || (size_t)n >= c->msg_cap) return st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->msg + n, c->msg_cap - (size_t)n, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static const ox_attr *find(const ox_ctx *c, const char *name, ox_attr_type t)
+{
+    const ox_attr *a = ox_node_attr(c->node, name);
+    return (a && a->type == t) ? a : NULL;
+}
+
+bool ox_attr_has(const ox_ctx *c, const char *name) { return ox_node_attr(c->node, name) != NULL; }
+
+int64_t ox_attr_int(const ox_ctx *c, const char *name, int64_t def)
+{
+    const ox_attr *a = find(c, name, OX_ATTR_INT);
+    return a ? a->i : def;
+}
+
+float ox_attr_float(const ox_ctx *c, const char *name, float def)
+{
+    const ox_attr *a = find(c, name, OX_ATTR_FLOAT);
+    return a ? a->f : def;
+}
+
+const char *ox_attr_string(const ox_ctx *c, const char *name, const char *def)
+{
+    const ox_attr *a = find(c, name, OX_ATTR_STRING);
+    return a ? a->s : def;
+}
+
+size_t ox_attr_ints(const ox_ctx *c, const char *name, const int64_t **out)
+{
+    const ox_attr *a = find(c, name, OX_ATTR_INTS);
+    *out = a ? a->ints : NULL;
+    return a ? a->n : 0;
+}
+
+size_t ox_attr_floats(const ox_ctx *c, const char *name, const float **out)
+{
+    const ox_attr *a = find(c, name, OX_ATTR_FLOATS);
+    *out = a ? a->floats : NULL;
+    return a ? a->n : 0;
+}
+
+onyx_status ox_attr_expect(ox_ctx *c, const char *name, ox_attr_type t)
+{
+    const ox_attr *a = ox_node_attr(c->node, name);
+    if (!a || a->type == t) return ONYX_OK;
+    return ox_fail(c, ONYX_E_ARG, "attribute '%s' has type %d, expected %d", name, (int)a->type,
+                   (int)t);
+}
+
+void ox_set_shape(onyx_tensor *out, onyx_dtype dtype, int rank, const int64_t *dims)
+{
+    out->dtype = dtype;
+    out->rank = rank;
+    for (int i = 0; i < rank; i++) out->dims[i] = dims[i];
+}
+
+onyx_status ox_norm_axis(ox_ctx *c, int64_t axis, int rank, const char *what, int *out)
+{
+    if (axis < -(int64_t)rank || axis >= (int64_t)rank)
+        return ox_fail(c, ONYX_E_ARG, "%s %lld out of range for rank %d", what, (long long)axis,
+                       rank);
+    *out = (int)(axis < 0 ? axis + rank : axis);
+    return ONYX_OK;
+}
+
+onyx_status ox_broadcast_shape(ox_ctx *c, int ra, const int64_t *da, int rb, const int64_t *db,
+                               int *rank, int64_t *dims)
+{
+    int r = ra > rb ? ra : rb;
+    for (int i = 0; i < r; i++) {
+        int64_t a = i < r - ra ? 1 : da[i - (r - ra)];
+        int64_t b = i < r - rb ? 1 : db[i - (r - rb)];
+        if (a != b && a != 1 && b != 1) {
+            char sa[96], sb[96];
+            return ox_fail(c, ONYX_E_SHAPE, "shapes %s and %s cannot be broadcast",
+                           ox_shape_str(sa, sizeof sa, ra, da), ox_shape_str(sb, sizeof sb, rb, db));
+        }
+        dims[i] = (a == 1) ? b : a;
+    }
+    *rank = r;
+    return ONYX_OK;
+}
+
+void ox_broadcast_strides(const onyx_tensor *t, int rank, const int64_t *dims, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int i = rank - 1; i >= 0; i--) {
+        int ti = i - (rank - t->rank);
+        if (ti < 0 || t->dims[ti] == 1 || dims[i] == 1) {
+            strides[i] = 0;
+            if (ti >= 0) s *= t->dims[ti];
+        } else {
+            strides[i] = s;
+            s *= t->dims[ti];
+        }
+    }
+}
+
+int64_t ox_read_int(const onyx_tensor *t, int64_t i)
+{
+    switch (t->dtype) {
+    case ONYX_DTYPE_INT64: return ((const int64_t *)t->data)[i];
+    case ONYX_DTYPE_INT32: return ((const int32_t *)t->data)[i];
+    default: return (int64_t)ox_read_f64(t, i);
+    }
+}
+
+double ox_read_f64(const onyx_tensor *t, int64_t i)
+{
+    const void *d = t->data;
+    switch (t->dtype) {
+    case ONYX_DTYPE_FLOAT: return ((const float *)d)[i];
+    case ONYX_DTYPE_DOUBLE: return ((const double *)d)[i];
+    case ONYX_DTYPE_FLOAT16: return ox_f16_to_f32(((const uint16_t *)d)[i]);
+    case ONYX_DTYPE_BFLOAT16: return ox_bf16_to_f32(((const uint16_t *)d)[i]);
+    case ONYX_DTYPE_INT8: case ONYX_DTYPE_INT4: return ((const int8_t *)d)[i];
+    case ONYX_DTYPE_UINT8: case ONYX_DTYPE_UINT4: case ONYX_DTYPE_BOOL: return ((const uint8_t *)d)[i];
+    case ONYX_DTYPE_INT16: return ((const int16_t *)d)[i];
+    case ONYX_DTYPE_UINT16: return ((const uint16_t *)d)[i];
+    case ONYX_DTYPE_INT32: return ((const int32_t *)d)[i];
+    case ONYX_DTYPE_UINT32: return ((const uint32_t *)d)[i];
+    case ONYX_DTYPE_INT64: return (double)((const int64_t *)d)[i];
+    case ONYX_DTYPE_UINT64: return (double)((const uint64_t *)d)[i];
+    default: return 0.0;
+    }
+}
+
+onyx_status ox_expect_dtype(ox_ctx *c, int i, const onyx_dtype *allowed)
+{
+    if (i >= c->n_in || !c->in[i]) return ox_fail(c, ONYX_E_ARG, "input %d is missing", i);
+    for (const onyx_dtype *a = allowed; *a; a++)
+        if (c->in[i]->dtype == *a) return ONYX_OK;
+    return ox_fail(c, ONYX_E_UNSUPPORTED, "input %d ('%s') has unsupported dtype %s", i,
+                   c->node->in[i] >= 0 ? "" : "", onyx_dtype_name(c->in[i]->dtype));
+}
+
+onyx_status ox_need_value(ox_ctx *c, int i)
+{
+    if (i < c->n_in && c->in[i] && c->in[i]->data) return ONYX_OK;
+    return ox_fail(c, ONYX_E_UNSUPPORTED,
+                   "input %d determines the output shape and is not known before run", i);
+}
+
+onyx_status ox_input_ints(ox_ctx *c, int i, const char *what, int64_t *vals, int cap, int *n)
+{
+    onyx_status st = ox_need_value(c, i);
+    if (st) return st;
+    const onyx_tensor *t = c->in[i];
+    if (t->dtype != ONYX_DTYPE_INT64 && t->dtype != ONYX_DTYPE_INT32)
+        return ox_fail(c, ONYX_E_ARG, "%s must be int32 or int64, got %s", what,
+                       onyx_dtype_name(t->dtype));
+    if (t->rank > 1) return ox_fail(c, ONYX_E_ARG, "%s must be 1-D, got rank %d", what, t->rank);
+    int64_t count = ox_tensor_numel(t);
+    if (count > cap)
+        return ox_fail(c, ONYX_E_UNSUPPORTED, "%s has %lld values, at most %d supported", what,
+                       (long long)count, cap);
+    for (int64_t k = 0; k < count; k++) vals[k] = ox_read_int(t, k);
+    *n = (int)count;
+    return ONYX_OK;
+}
+
+onyx_status ox_need_io(ox_ctx *c, int n_in)
+{
+    for (int i = 0; i < n_in; i++)
+        if (i >= c->n_in || !c->in[i])
+            return ox_fail(c, ONYX_E_ARG, "required input %d is missing", i);
+    if (c->n_out < 1 || !c->out[0]) return ox_fail(c, ONYX_E_ARG, "output 0 is missing");
+    return ONYX_OK;
+}
+
+const onyx_tensor *ox_opt_in(const ox_ctx *c, int i) { return i < c->n_in ? c->in[i] : NULL; }
+
+onyx_status ox_elem_size(ox_ctx *c, onyx_dtype t, size_t *es)
+{
+    *es = onyx_dtype_size(t);
+    if (*es == 0)
+        return ox_fail(c, ONYX_E_UNSUPPORTED, "dtype %s is not supported", onyx_dtype_name(t));
+    return ONYX_OK;
+}
+
+onyx_status ox_check_rank(ox_ctx *c, int64_t rank)
+{
+    if (rank > ONYX_MAX_RANK)
+        return ox_fail(c, ONYX_E_UNSUPPORTED, "output rank %lld exceeds the maximum of %d",
+                       (long long)rank, ONYX_MAX_RANK);
+    return ONYX_OK;
+}
+
+void ox_dense_strides(int rank, const int64_t *dims, int64_t *strides)
+{
+    int64_t s = 1;
+    for (int k = rank - 1; k >= 0; k--) {
+        strides[k] = s;
+        s *= dims[k];
+    }
+}
+
+void ox_copy_bytes(void *dst, const void *src, size_t n)
+{
+    if (n && dst != src) memcpy(dst, src, n);
+}

@@ -1,0 +1,55 @@
+/* registry.c — the op resolver: every implemented op, by family. A firmware build can drop
+ * families it does not need (see docs/ARCHITECTURE.md). */
+#include <string.h>
+
+#include "op.h"
+#include "families.h"
+
+typedef struct family {
+    const ox_op *ops;
+    const size_t *count;
+} family;
+
+static const family families[] = {
+#define OX_FAMILY(name) {ox_ops_##name, &ox_ops_##name##_count},
+    OX_FAMILIES
+#undef OX_FAMILY
+};
+
+static bool domain_eq(const char *a, const char *b)
+{
+    /* "" and "ai.onnx" name the same default domain. */
+    if (!strcmp(a, "ai.onnx")) a = "";
+    if (!strcmp(b, "ai.onnx")) b = "";
+    return !strcmp(a, b);
+}
+
+const ox_op *ox_op_find(const char *domain, const char *op_type, int opset)
+{
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        for (size_t i = 0; i < *families[f].count; i++) {
+            const ox_op *op = &families[f].ops[i];
+            if (!strcmp(op->name, op_type) && domain_eq(op->domain, domain) &&
+                opset >= op->min_opset && opset <= op->max_opset)
+                return op;
+        }
+    return NULL;
+}
+
+bool ox_op_known(const char *domain, const char *op_type)
+{
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        for (size_t i = 0; i < *families[f].count; i++) {
+            const ox_op *op = &families[f].ops[i];
+            if (!strcmp(op->name, op_type) && domain_eq(op->domain, domain)) return true;
+        }
+    return false;
+}
+
+size_t ox_op_family_count(void) { return sizeof families / sizeof families[0]; }
+
+const ox_op *ox_op_family(size_t f, size_t *count)
+{
+    *count = *families[f].count;
+    return families[f].ops;
+}

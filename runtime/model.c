@@ -1,0 +1,110 @@
+/* model.c — model handle lifetime and introspection. */
+#include <string.h>
+
+#include "model.h"
+#include "op.h"
+
+void onyx_load_options_init(onyx_load_options *o) { memset(o, 0, sizeof *o); }
+
+void ox_load_options_resolve(const onyx_load_options *in, onyx_load_options *out)
+{
+    if (in) *out = *in;
+    else memset(out, 0, sizeof *out);
+    if (out->max_tensor_bytes <= 0) out->max_tensor_bytes = (int64_t)4 << 30;
+    if (out->max_total_bytes <= 0) out->max_total_bytes = (int64_t)16 << 30;
+    if (out->max_nodes <= 0) out->max_nodes = 1000000;
+    if (out->max_graph_depth <= 0) out->max_graph_depth = 64;
+}
+
+onyx_model *ox_model_new(const onyx_load_options *o)
+{
+    onyx_load_options r;
+    ox_load_options_resolve(o, &r);
+    ox_allocator a = ox_allocator_make(r.alloc, r.alloc_user);
+    onyx_model *m = ox_malloc(&a, sizeof *m);
+    if (!m) return NULL;
+    memset(m, 0, sizeof *m);
+    m->alloc = a;
+    m->opts = r;
+    ox_pool_init(&m->pool, a, (size_t)r.max_total_bytes);
+    m->producer_name = m->producer_version = m->domain = "";
+    return m;
+}
+
+void onyx_model_free(onyx_model *m)
+{
+    if (!m) return;
+    ox_allocator a = m->alloc;
+    ox_pool_release(&m->pool);
+    ox_free(&a, m, sizeof *m);
+}
+
+size_t onyx_model_input_count(const onyx_model *m) { return m ? (size_t)m->graph->n_inputs : 0; }
+size_t onyx_model_output_count(const onyx_model *m) { return m ? (size_t)m->graph->n_outputs : 0; }
+
+static void fill_info(const ox_value *v, onyx_value_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->name = v->name;
+    info->dtype = v->type.dtype;
+    info->rank = v->type.rank;
+    for (int i = 0; i < v->type.rank && i < ONYX_MAX_RANK; i++) {
+        info->dims[i] = v->type.dims[i];
+        info->dim_names[i] = v->type.dim_names[i];
+    }
+    info->is_tensor = v->type.kind == OX_KIND_TENSOR;
+}
+
+onyx_status onyx_model_input_info(const onyx_model *m, size_t i, onyx_value_info *info)
+{
+    if (!m || !info || i >= (size_t)m->graph->n_inputs) return ONYX_E_ARG;
+    fill_info(&m->graph->values[m->graph->inputs[i]], info);
+    return ONYX_OK;
+}
+
+onyx_status onyx_model_output_info(const onyx_model *m, size_t i, onyx_value_info *info)
+{
+    if (!m || !info || i >= (size_t)m->graph->n_outputs) return ONYX_E_ARG;
+    fill_info(&m->graph->values[m->graph->outputs[i]], info);
+    return ONYX_OK;
+}
+
+void onyx_model_get_meta(const onyx_model *m, onyx_model_meta *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    if (!m) return;
+    meta->ir_version = m->ir_version;
+    meta->producer_name = m->producer_name;
+    meta->producer_version = m->producer_version;
+    meta->domain = m->domain;
+    meta->model_version = m->model_version;
+    meta->opset_count = (size_t)m->n_opsets;
+    meta->node_count = (size_t)m->graph->n_nodes;
+    meta->unsupported_count = (size_t)m->n_unsupported;
+    const ox_graph *g = m->graph;
+    for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].init) {
+            meta->param_count += ox_tensor_numel(&g->values[v].init->t);
+            meta->param_bytes += (int64_t)g->values[v].init->nbytes;
+        }
+}
+
+onyx_status onyx_model_opset(const onyx_model *m, size_t i, const char **domain, int64_t *version)
+{
+    if (!m || i >= (size_t)m->n_opsets) return ONYX_E_ARG;
+    if (domain) *domain = m->opsets[i].domain;
+    if (version) *version = m->opsets[i].version;
+    return ONYX_OK;
+}
+
+onyx_status onyx_model_node(const onyx_model *m, size_t i, const char **op_type, const char **domain,
+                            int64_t *opset, int *supported)
+{
+    if (!m || i >= (size_t)m->graph->n_nodes) return ONYX_E_ARG;
+    const ox_node *n = &m->graph->nodes[i];
+    if (op_type) *op_type = n->op_type;
+    if (domain) *domain = n->domain;
+    if (opset) *opset = n->opset;
+    if (supported) *supported = n->op != NULL;
+    return ONYX_OK;
+}

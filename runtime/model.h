@@ -1,0 +1,24 @@
+/* model.h — the model handle (internal): an immutable graph plus the weights it owns. */
+#ifndef ONYX_MODEL_H
+#define ONYX_MODEL_H
+
+#include "ir.h"
+
+struct onyx_model {
+    ox_allocator alloc;
+    ox_pool pool; /* the IR, the weights and every string: freed at once */
+    ox_graph *graph;
+    ox_opset *opsets;
+    int n_opsets;
+    int64_t ir_version, model_version;
+    const char *producer_name, *producer_version, *domain;
+    onyx_load_options opts; /* with defaults filled in */
+    int n_unsupported;
+};
+
+/* Fills defaults for absent or zero options. */
+void ox_load_options_resolve(const onyx_load_options *in, onyx_load_options *out);
+/* Creates an empty model (pool ready); frees with onyx_model_free. */
+onyx_model *ox_model_new(const onyx_load_options *o);
+
+#endif

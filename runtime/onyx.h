@@ -1,0 +1,193 @@
+/* onyx.h — the one public header of the onyx ONNX inference runtime.
+ *
+ * Conventions: every symbol is prefixed onyx_/ONYX_; handles are opaque; every call that can
+ * fail returns an onyx_status and leaves a message (naming node, op and input where there is
+ * one) in the handle (onyx_session_error) or in a caller-owned onyx_error for creation calls.
+ * The library never aborts, exits or prints and keeps no global mutable state. */
+#ifndef ONYX_H
+#define ONYX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ONYX_VERSION "0.1.0"
+#define ONYX_MAX_RANK 8
+
+typedef enum onyx_status {
+    ONYX_OK = 0,
+    ONYX_E_ARG,         /* bad argument or attribute */
+    ONYX_E_PARSE,       /* malformed or truncated file */
+    ONYX_E_UNSUPPORTED, /* op, domain, opset or dtype not implemented */
+    ONYX_E_SHAPE,       /* shapes or dtypes that do not fit */
+    ONYX_E_NOMEM,       /* allocation failed */
+    ONYX_E_IO,          /* file could not be read or written */
+    ONYX_E_LIMIT,       /* a configured limit (tensor bytes, nodes, depth) was exceeded */
+    ONYX_E_DEVICE,      /* device not available */
+    ONYX_E_INTERNAL     /* a bug in onyx */
+} onyx_status;
+
+/* Element types; the numbers are ONNX's TensorProto.DataType values. */
+typedef enum onyx_dtype {
+    ONYX_DTYPE_UNDEFINED = 0,
+    ONYX_DTYPE_FLOAT = 1,
+    ONYX_DTYPE_UINT8 = 2,
+    ONYX_DTYPE_INT8 = 3,
+    ONYX_DTYPE_UINT16 = 4,
+    ONYX_DTYPE_INT16 = 5,
+    ONYX_DTYPE_INT32 = 6,
+    ONYX_DTYPE_INT64 = 7,
+    ONYX_DTYPE_STRING = 8, /* elements are `char *`, NUL-terminated */
+    ONYX_DTYPE_BOOL = 9,
+    ONYX_DTYPE_FLOAT16 = 10,
+    ONYX_DTYPE_DOUBLE = 11,
+    ONYX_DTYPE_UINT32 = 12,
+    ONYX_DTYPE_UINT64 = 13,
+    ONYX_DTYPE_COMPLEX64 = 14,
+    ONYX_DTYPE_COMPLEX128 = 15,
+    ONYX_DTYPE_BFLOAT16 = 16,
+    ONYX_DTYPE_FLOAT8E4M3FN = 17,
+    ONYX_DTYPE_FLOAT8E4M3FNUZ = 18,
+    ONYX_DTYPE_FLOAT8E5M2 = 19,
+    ONYX_DTYPE_FLOAT8E5M2FNUZ = 20,
+    ONYX_DTYPE_UINT4 = 21, /* stored one element per byte in onyx tensors */
+    ONYX_DTYPE_INT4 = 22,  /* stored one element per byte in onyx tensors */
+    ONYX_DTYPE_FLOAT4E2M1 = 23,
+    ONYX_DTYPE_FLOAT8E8M0 = 24,
+    ONYX_DTYPE_UINT2 = 25,
+    ONYX_DTYPE_INT2 = 26,
+    ONYX_DTYPE_COUNT_
+} onyx_dtype;
+
+/* A dense tensor as the API exchanges it. `data` is row-major, elements of `dtype`. */
+typedef struct onyx_tensor {
+    onyx_dtype dtype;
+    int rank;
+    int64_t dims[ONYX_MAX_RANK];
+    void *data;
+} onyx_tensor;
+
+/* Caller-supplied allocator, as Lua's lua_Alloc: nsize == 0 frees ptr and returns NULL;
+ * otherwise (re)allocates ptr from osize to nsize bytes (ptr may be NULL). Returned memory
+ * must be aligned for any C type; onyx aligns tensor data itself. */
+typedef void *(*onyx_alloc_fn)(void *user, void *ptr, size_t osize, size_t nsize);
+
+/* Where creation calls put their message on failure. */
+typedef struct onyx_error {
+    onyx_status status;
+    char message[512];
+} onyx_error;
+
+typedef struct onyx_load_options {
+    onyx_alloc_fn alloc;          /* NULL: malloc/realloc/free */
+    void *alloc_user;
+    int64_t max_tensor_bytes;     /* 0: default (4 GiB) */
+    int64_t max_total_bytes;      /* 0: default (16 GiB) */
+    int64_t max_nodes;            /* 0: default (1,000,000) */
+    int max_graph_depth;          /* 0: default (64) nested subgraphs */
+    int allow_unsupported;        /* load even if ops are missing (for `onyx info`); sessions then refuse */
+} onyx_load_options;
+
+typedef struct onyx_session_options {
+    int threads;                  /* 0: all cores */
+    int opt_level;                /* 0 none, 1 basic, 2 all (default when the options are NULL) */
+    int deterministic;            /* results independent of thread count */
+    const char *device;           /* NULL or "cpu" */
+    void *arena;                  /* caller-owned arena (embedded); NULL: onyx allocates */
+    size_t arena_bytes;
+    onyx_alloc_fn alloc;          /* NULL: the model's allocator */
+    void *alloc_user;
+} onyx_session_options;
+
+typedef struct onyx_model onyx_model;     /* immutable graph + weights; shareable across threads */
+typedef struct onyx_session onyx_session; /* planned executable instance; owns its arena */
+
+/* Information about one graph input or output. Dims are -1 where unknown; `dim_names[i]`
+ * names a symbolic dim (NULL otherwise). Pointers stay valid while the model lives. */
+typedef struct onyx_value_info {
+    const char *name;
+    onyx_dtype dtype;
+    int rank; /* -1: unknown rank */
+    int64_t dims[ONYX_MAX_RANK];
+    const char *dim_names[ONYX_MAX_RANK];
+    int is_tensor; /* 0 for sequence/map/optional types */
+} onyx_value_info;
+
+const char *onyx_version(void);
+const char *onyx_status_string(onyx_status st);
+const char *onyx_dtype_name(onyx_dtype t);
+size_t onyx_dtype_size(onyx_dtype t); /* bytes per element as onyx stores it; 0 if unknown */
+
+void onyx_load_options_init(onyx_load_options *o);
+void onyx_session_options_init(onyx_session_options *o);
+
+onyx_status onyx_model_load_file(const char *path, const onyx_load_options *o, onyx_model **out,
+                                 onyx_error *err);
+onyx_status onyx_model_load_memory(const void *buf, size_t len, const onyx_load_options *o,
+                                   onyx_model **out, onyx_error *err);
+void onyx_model_free(onyx_model *m);
+
+size_t onyx_model_input_count(const onyx_model *m);
+size_t onyx_model_output_count(const onyx_model *m);
+onyx_status onyx_model_input_info(const onyx_model *m, size_t i, onyx_value_info *info);
+onyx_status onyx_model_output_info(const onyx_model *m, size_t i, onyx_value_info *info);
+
+onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options *o,
+                                onyx_session **out, onyx_error *err);
+void onyx_session_free(onyx_session *s);
+
+/* Runs the graph. `in` are the graph inputs in declaration order. On success `out[i]` are the
+ * graph outputs in declaration order; their data points into session memory and stays valid
+ * until the next run or onyx_session_free. After the first run at given input shapes, run
+ * allocates nothing. */
+onyx_status onyx_session_run(onyx_session *s, const onyx_tensor *in, size_t n_in, onyx_tensor *out,
+                             size_t n_out);
+size_t onyx_session_arena_bytes(const onyx_session *s);
+const char *onyx_session_error(const onyx_session *s);
+
+/* ---- model introspection (for tools such as `onyx info`) ------------------------------- */
+
+typedef struct onyx_model_meta {
+    int64_t ir_version;
+    const char *producer_name;
+    const char *producer_version;
+    const char *domain;
+    int64_t model_version;
+    size_t opset_count;
+    size_t node_count;          /* main graph, after function inlining */
+    size_t unsupported_count;   /* nodes without an implementation (allow_unsupported loads) */
+    int64_t param_count;        /* elements in initializers */
+    int64_t param_bytes;
+} onyx_model_meta;
+
+void onyx_model_get_meta(const onyx_model *m, onyx_model_meta *meta);
+/* The i-th opset import: domain ("" = ai.onnx) and version. */
+onyx_status onyx_model_opset(const onyx_model *m, size_t i, const char **domain, int64_t *version);
+/* The i-th node of the main graph: op type, domain, opset and whether onyx implements it. */
+onyx_status onyx_model_node(const onyx_model *m, size_t i, const char **op_type, const char **domain,
+                            int64_t *opset, int *supported);
+
+/* ---- tensor files -----------------------------------------------------------------------
+ * .npy (NumPy format 1.0-3.0, C order) and .pb (a serialized ONNX TensorProto). The tensor's
+ * data is one block from the options' allocator (NULL options: malloc), released with
+ * onyx_tensor_free using the same options. Limits in the options bound what a file may
+ * claim. String tensors (.pb only) hold `char *` into the same block. */
+onyx_status onyx_tensor_read_npy(const char *path, const onyx_load_options *o, onyx_tensor *out,
+                                 onyx_error *err);
+onyx_status onyx_tensor_write_npy(const char *path, const onyx_tensor *t, onyx_error *err);
+/* name_out (optional) receives the TensorProto's name, owned by the tensor's block. */
+onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, onyx_tensor *out,
+                                const char **name_out, onyx_error *err);
+onyx_status onyx_tensor_write_pb(const char *path, const onyx_tensor *t, const char *name,
+                                 onyx_error *err);
+/* Allocates data for t's dtype and shape (zeroed), as the readers do. */
+onyx_status onyx_tensor_alloc(onyx_tensor *t, const onyx_load_options *o, onyx_error *err);
+void onyx_tensor_free(onyx_tensor *t, const onyx_load_options *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,281 @@
+/* plan.c — from input shapes to an executable plan.
+ *
+ * 1. Shape and dtype inference node by node (each op's infer). Nodes whose inputs are all
+ *    known at plan time (initializers, or outputs of such nodes: Shape of a known-shape input,
+ *    shape arithmetic, Constant) are evaluated right here and become constants, so the
+ *    Shape -> Gather -> Concat -> Reshape chains of exported models cost nothing at run.
+ * 2. Views: outputs of view ops share their input's storage.
+ * 3. Liveness: every arena buffer lives from its producer to its last consumer; graph outputs
+ *    to the end.
+ * 4. Placement: greedy by size (largest first, lowest offset that does not overlap a placed
+ *    buffer whose lifetime intersects), as TFLite Micro's planner does. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+#define FOLD_BUDGET ((size_t)256 << 20) /* bytes of plan-time results per plan */
+
+typedef struct buffer {
+    size_t bytes, offset;
+    int first, last;
+    int value; /* -1 for node scratch */
+    int node;
+} buffer;
+
+static onyx_status plan_fail(onyx_session *s, onyx_status st, const char *fmt, ...) OX_PRINTF(3, 4);
+static onyx_status plan_fail(onyx_session *s, onyx_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ox_verrf(s->err, sizeof s->err, st, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static bool is_known(const ox_slot *sl) { return sl->store == OX_STORE_CONST; }
+
+/* Checks what infer produced for output k of node n and sizes it. */
+static onyx_status check_output(onyx_session *s, const ox_node *n, int k, ox_slot *sl)
+{
+    const ox_value *v = &s->g->values[n->out[k]];
+    if (!ox_dtype_valid((int)sl->t.dtype) || sl->t.rank < 0 || sl->t.rank > ONYX_MAX_RANK ||
+        !ox_shape_bytes(sl->t.dtype, sl->t.rank, sl->t.dims, &sl->bytes)) {
+        char buf[160];
+        return plan_fail(s, ONYX_E_SHAPE, "node '%s' (%s): output '%s' has invalid dtype or shape %s", n->name,
+                         n->op_type, v->name, ox_shape_str(buf, sizeof buf, sl->t.rank < 0 ? 0 : sl->t.rank, sl->t.dims));
+    }
+    if ((int64_t)sl->bytes > s->m->opts.max_tensor_bytes)
+        return plan_fail(s, ONYX_E_LIMIT, "node '%s' (%s): output '%s' needs %zu bytes, over the limit of %lld",
+                         n->name, n->op_type, v->name, sl->bytes, (long long)s->m->opts.max_tensor_bytes);
+    return ONYX_OK;
+}
+
+static ox_ctx make_ctx(onyx_session *s, const ox_node *n, const ox_step *st)
+{
+    ox_ctx c;
+    memset(&c, 0, sizeof c);
+    c.node = n;
+    c.opset = n->opset;
+    c.n_in = n->n_in;
+    c.n_out = n->n_out;
+    c.in = st->in;
+    c.out = st->out;
+    c.threads = s->threads;
+    c.msg = s->err;
+    c.msg_cap = sizeof s->err;
+    return c;
+}
+
+/* Evaluates node i at plan time into plan-pool memory. */
+static onyx_status fold(onyx_session *s, int i, size_t scratch_bytes, size_t *budget)
+{
+    const ox_node *n = &s->g->nodes[i];
+    ox_step *st = &s->steps[i];
+    size_t need = scratch_bytes;
+    for (int k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0) need += s->slots[n->out[k]].bytes;
+    if (need > *budget) return ONYX_E_LIMIT; /* not an error: the node runs at run time */
+    *budget -= need;
+    for (int k = 0; k < n->n_out; k++) {
+        if (n->out[k] < 0) continue;
+        ox_slot *sl = &s->slots[n->out[k]];
+        sl->t.data = ox_pool_alloc(&s->plan_pool, sl->bytes ? sl->bytes : 1, OX_ALIGN);
+        if (!sl->t.data) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
+    }
+    ox_ctx c = make_ctx(s, n, st);
+    c.scratch_bytes = scratch_bytes;
+    if (scratch_bytes && !(c.scratch = ox_pool_alloc(&s->plan_pool, scratch_bytes, OX_ALIGN)))
+        return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
+    onyx_status rc = n->op->run(&c);
+    if (rc) return rc;
+    for (int k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0) s->slots[n->out[k]].store = OX_STORE_CONST;
+    st->folded = true;
+    return ONYX_OK;
+}
+
+/* Shape inference over all nodes, folding what is known. */
+static onyx_status infer_all(onyx_session *s)
+{
+    const ox_graph *g = s->g;
+    size_t budget = FOLD_BUDGET;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ox_node *n = &g->nodes[i];
+        ox_step *st = &s->steps[i];
+        if (!n->op)
+            return plan_fail(s, ONYX_E_UNSUPPORTED, "node '%s': op %s (domain '%s', opset %d) is not supported",
+                             n->name, n->op_type, *n->domain ? n->domain : "ai.onnx", n->opset);
+        st->in = ox_pool_array(&s->plan_pool, (size_t)(n->n_in ? n->n_in : 1), sizeof(onyx_tensor *));
+        st->out = ox_pool_array(&s->plan_pool, (size_t)(n->n_out ? n->n_out : 1), sizeof(onyx_tensor *));
+        if (!st->in || !st->out) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
+        bool all_known = true;
+        for (int k = 0; k < n->n_in; k++) {
+            int v = n->in[k];
+            if (v < 0) continue;
+            ox_slot *sl = &s->slots[v];
+            if (sl->store == OX_STORE_NONE)
+                return plan_fail(s, ONYX_E_UNSUPPORTED, "node '%s' (%s): input '%s' is not a tensor onyx can plan",
+                                 n->name, n->op_type, g->values[v].name);
+            st->in[k] = &sl->t;
+            all_known &= is_known(sl);
+        }
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0) st->out[k] = &s->slots[n->out[k]].t;
+        ox_ctx c = make_ctx(s, n, st);
+        onyx_status rc = n->op->infer(&c);
+        if (rc) return rc;
+        for (int k = 0; k < n->n_out; k++) {
+            if (n->out[k] < 0) continue;
+            ox_slot *sl = &s->slots[n->out[k]];
+            if ((rc = check_output(s, n, k, sl))) return rc;
+            sl->store = OX_STORE_ARENA;
+            sl->first = i;
+            sl->last = i;
+        }
+        st->scratch_bytes = c.scratch_bytes;
+        if (all_known && !(n->op->flags & OX_OP_NO_FOLD)) {
+            rc = fold(s, i, c.scratch_bytes, &budget);
+            if (rc && rc != ONYX_E_LIMIT) return rc;
+        }
+    }
+    return ONYX_OK;
+}
+
+/* Views share their input's storage; liveness of each buffer's root is extended to cover
+ * every view of it. */
+static void assign_views_and_liveness(onyx_session *s)
+{
+    const ox_graph *g = s->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ox_node *n = &g->nodes[i];
+        if (s->steps[i].folded) continue;
+        if ((n->op->flags & OX_OP_VIEW) && n->n_in > 0 && n->in[0] >= 0 && n->out[0] >= 0) {
+            int src = n->in[0], root = s->slots[src].store == OX_STORE_VIEW ? s->slots[src].root : src;
+            ox_slot *out = &s->slots[n->out[0]];
+            /* A graph output must live in the arena so the caller's result never aliases its
+             * own input or the model's weights. */
+            bool root_in_arena = s->slots[root].store == OX_STORE_ARENA;
+            if (root_in_arena || !g->values[n->out[0]].is_output) {
+                out->store = OX_STORE_VIEW;
+                out->root = root;
+            }
+        }
+        for (int k = 0; k < n->n_in; k++) {
+            int v = n->in[k];
+            if (v < 0) continue;
+            int root = s->slots[v].store == OX_STORE_VIEW ? s->slots[v].root : v;
+            if (s->slots[root].last < i) s->slots[root].last = i;
+        }
+    }
+    for (int o = 0; o < g->n_outputs; o++) {
+        int v = g->outputs[o];
+        int root = s->slots[v].store == OX_STORE_VIEW ? s->slots[v].root : v;
+        s->slots[root].last = g->n_nodes;
+    }
+}
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const buffer *x = a, *y = b;
+    if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+    return x->first - y->first; /* deterministic */
+}
+
+static size_t align_up(size_t n) { return (n + OX_ALIGN - 1) & ~(size_t)(OX_ALIGN - 1); }
+
+/* Greedy by size; returns the arena bytes needed. O(n^2) in buffers, fine for graphs of
+ * thousands of nodes. */
+static onyx_status place(onyx_session *s)
+{
+    const ox_graph *g = s->g;
+    int nb = 0;
+    for (int v = 0; v < g->n_values; v++) nb += s->slots[v].store == OX_STORE_ARENA;
+    for (int i = 0; i < g->n_nodes; i++) nb += !s->steps[i].folded && s->steps[i].scratch_bytes > 0;
+    buffer *b = ox_pool_array(&s->plan_pool, (size_t)(nb ? nb : 1), sizeof *b);
+    buffer **placed = ox_pool_array(&s->plan_pool, (size_t)(nb ? nb : 1), sizeof *placed);
+    if (!b || !placed) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
+    nb = 0;
+    for (int v = 0; v < g->n_values; v++) {
+        ox_slot *sl = &s->slots[v];
+        if (sl->store == OX_STORE_ARENA) b[nb++] = (buffer){align_up(sl->bytes), 0, sl->first, sl->last, v, -1};
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!s->steps[i].folded && s->steps[i].scratch_bytes > 0)
+            b[nb++] = (buffer){align_up(s->steps[i].scratch_bytes), 0, i, i, -1, i};
+    qsort(b, (size_t)nb, sizeof *b, by_size_desc);
+    size_t total = 0;
+    int np = 0;
+    for (int k = 0; k < nb; k++) {
+        size_t off = 0;
+        /* placed[] is kept sorted by offset: scan for the first gap that fits */
+        for (int j = 0; j < np; j++) {
+            const buffer *p = placed[j];
+            if (p->last < b[k].first || p->first > b[k].last) continue; /* lifetimes disjoint */
+            if (off + b[k].bytes <= p->offset) break;
+            if (p->offset + p->bytes > off) off = p->offset + p->bytes;
+        }
+        b[k].offset = off;
+        int j = np++;
+        while (j > 0 && placed[j - 1]->offset > off) {
+            placed[j] = placed[j - 1];
+            j--;
+        }
+        placed[j] = &b[k];
+        if (off + b[k].bytes > total) total = off + b[k].bytes;
+    }
+    for (int k = 0; k < nb; k++) {
+        if (b[k].value >= 0) s->slots[b[k].value].offset = b[k].offset;
+        else s->steps[b[k].node].scratch_offset = b[k].offset;
+    }
+    s->arena_bytes = total;
+    return ONYX_OK;
+}
+
+onyx_status ox_plan(onyx_session *s, const onyx_tensor *in)
+{
+    const ox_graph *g = s->g;
+    s->planned = false;
+    ox_pool_release(&s->plan_pool);
+    s->slots = ox_pool_array(&s->plan_pool, (size_t)(g->n_values ? g->n_values : 1), sizeof(ox_slot));
+    s->steps = ox_pool_array(&s->plan_pool, (size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(ox_step));
+    s->planned_inputs = ox_pool_array(&s->plan_pool, (size_t)(g->n_inputs ? g->n_inputs : 1), sizeof(onyx_tensor));
+    if (!s->slots || !s->steps || !s->planned_inputs) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
+    for (int v = 0; v < g->n_values; v++) {
+        const ox_value *val = &g->values[v];
+        ox_slot *sl = &s->slots[v];
+        sl->first = -1;
+        sl->last = -1;
+        if (val->init) {
+            sl->t = val->init->t;
+            sl->bytes = val->init->nbytes;
+            sl->store = OX_STORE_CONST;
+        }
+    }
+    for (int i = 0; i < g->n_inputs; i++) {
+        ox_slot *sl = &s->slots[g->inputs[i]];
+        sl->t = in[i];
+        sl->t.data = NULL; /* unknown until run: infer must not read it */
+        sl->bytes = ox_tensor_bytes(&in[i]);
+        sl->store = OX_STORE_INPUT;
+        s->planned_inputs[i] = in[i];
+        s->planned_inputs[i].data = NULL;
+    }
+    onyx_status st = infer_all(s);
+    if (st) return st;
+    assign_views_and_liveness(s);
+    if ((st = place(s))) return st;
+
+    if (s->arena_bytes > s->arena_cap) {
+        if (!s->arena_owned && s->arena)
+            return plan_fail(s, ONYX_E_LIMIT, "the caller's arena has %zu bytes; this plan needs %zu", s->arena_cap,
+                             s->arena_bytes);
+        ox_free_aligned(&s->alloc, s->arena);
+        s->arena = ox_malloc_aligned(&s->alloc, s->arena_bytes);
+        s->arena_cap = s->arena ? s->arena_bytes : 0;
+        s->arena_owned = true;
+        if (!s->arena) return plan_fail(s, ONYX_E_NOMEM, "cannot allocate an arena of %zu bytes", s->arena_bytes);
+    }
+    s->planned = true;
+    return ONYX_OK;
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# CLI and C API tests on real models: the bundled digits classifier and models built by
+# tests/models/make_models.py, each compared with onnxruntime. Prints "ok ..." / "FAIL ..."
+# per check and "cli: N passed, N failed".
+# usage: cli_test.sh CLI EXAMPLE
+set -u
+cli=$1 example=$2
+py=.cache/venv/bin/python
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok() { echo "ok $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; failed=$((failed + 1)); }
+expect() { # name, command...: the command must succeed
+    name=$1; shift
+    if "$@" > "$tmp/out" 2>&1; then ok "$name"; else bad "$name: $(head -c 600 "$tmp/out")"; fi
+}
+expect_fail() { # name, pattern, command...: must fail with a message matching pattern
+    name=$1 pat=$2; shift 2
+    if "$@" > "$tmp/out" 2>&1; then bad "$name: succeeded"; 
+    elif grep -q "$pat" "$tmp/out"; then ok "$name"; else bad "$name: message was: $(head -c 400 "$tmp/out")"; fi
+}
+
+digits=tools/demo/digits.onnx
+label=$(cat tools/demo/digit_input_label.txt)
+
+# C API example: the documented ten lines really classify the bundled digit.
+expect "example runs" "$example" $digits tools/demo/digit_input.npy
+grep -q "^class $label " "$tmp/out" && ok "example predicts $label" || bad "example prediction: $(cat "$tmp/out")"
+
+# onyx run: files named after outputs, values equal to onnxruntime's.
+expect "run digits" "$cli" run $digits --input tools/demo/digit_input.npy --output-dir "$tmp/o1"
+[ -f "$tmp/o1/probabilities.npy" ] && ok "run writes probabilities.npy" || bad "run output file missing"
+expect "run digits --classify" "$cli" run $digits --input image=tools/demo/digit_input.npy --classify
+grep -q "class=$label " "$tmp/out" && ok "classify prints class $label" || bad "classify: $(cat "$tmp/out")"
+
+# onyx info
+expect "info digits" "$cli" info $digits
+for pat in "image: float32 \[N,1,8,8\]" "probabilities: float32" "Conv" "Gemm" "arena"; do
+    grep -q "$pat" "$tmp/out" && ok "info shows $pat" || bad "info lacks '$pat': $(cat "$tmp/out")"
+done
+
+# Errors: clear message and non-zero exit.
+expect_fail "missing model" "cannot open" "$cli" run "$tmp/nope.onnx"
+head -c 3000 $digits > "$tmp/trunc.onnx"
+expect_fail "truncated model" "parse\|not a valid" "$cli" run "$tmp/trunc.onnx" --input tools/demo/digit_input.npy
+expect_fail "missing input" "image" "$cli" run $digits
+
+# Generated models against onnxruntime (exact names, dtypes, shapes; values within 1e-4).
+if "$py" tests/models/make_models.py "$tmp/models" > "$tmp/gen.log" 2>&1; then
+    for m in "$tmp"/models/*.onnx; do
+        name=$(basename "$m" .onnx)
+        ins=""
+        for i in "$tmp/models/$name".input_*.npy; do [ -f "$i" ] && ins="$ins --input $i"; done
+        if "$cli" run "$m" $ins --output-dir "$tmp/out_$name" > "$tmp/out" 2>&1 &&
+           "$py" tests/models/compare.py "$tmp/models/$name" "$tmp/out_$name" > "$tmp/cmp" 2>&1; then
+            ok "model $name matches onnxruntime"
+        else
+            bad "model $name: $(cat "$tmp/out" "$tmp/cmp" | head -c 800)"
+        fi
+    done
+else
+    bad "make_models.py: $(tail -n 5 "$tmp/gen.log")"
+fi
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

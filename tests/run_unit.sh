@@ -1,0 +1,24 @@
+#!/bin/sh
+# Runs every unit-test program and the CLI/API tests; prints "unit: N passed, N failed".
+# usage: run_unit.sh TEST_BIN_DIR CLI EXAMPLE
+set -u
+dir=$1 cli=$2 example=$3
+passed=0 failed=0
+tally() { # reads "name: N passed, M failed" lines
+    p=$(printf '%s\n' "$1" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' | tail -n 1)
+    f=$(printf '%s\n' "$1" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' | tail -n 1)
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+}
+for t in "$dir"/test_*; do
+    [ -x "$t" ] || continue
+    out=$("$t" 2>&1); rc=$?
+    printf '%s\n' "$out" | tail -n 20 | grep -v ': [0-9]* passed, 0 failed' || true
+    [ $rc -eq 0 ] || { echo "FAIL $(basename "$t") (exit $rc)"; failed=$((failed + 1)); }
+    tally "$out"
+done
+out=$(sh tests/cli_test.sh "$cli" "$example" 2>&1); rc=$?
+printf '%s\n' "$out" | grep -v '^ok ' || true
+[ $rc -eq 0 ] || failed=$((failed + 1))
+tally "$out"
+echo "unit: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,248 @@
+/* test_loader.c — the ONNX loader on hand-built models: storage forms, errors with clear
+ * statuses for malformed and hostile files, the planner's arena and the executor. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "onnx.pb-c.h"
+#include "onyx.h"
+
+/* ---- building models with the generated protobuf-c structs ------------------------------ */
+
+typedef struct builder {
+    Onnx__ModelProto model;
+    Onnx__GraphProto graph;
+    Onnx__OperatorSetIdProto opset, *opsets[1];
+    Onnx__NodeProto nodes[8], *node_ptrs[8];
+    Onnx__ValueInfoProto vi[8], *in_ptrs[4], *out_ptrs[4];
+    Onnx__TypeProto types[8];
+    Onnx__TypeProto__Tensor tensor_types[8];
+    Onnx__TensorShapeProto shapes[8];
+    Onnx__TensorShapeProto__Dimension dims[8][4], *dim_ptrs[8][4];
+    Onnx__TensorProto inits[4], *init_ptrs[4];
+    int n_vi;
+} builder;
+
+static void b_init(builder *b, int64_t opset)
+{
+    memset(b, 0, sizeof *b);
+    onnx__model_proto__init(&b->model);
+    onnx__graph_proto__init(&b->graph);
+    onnx__operator_set_id_proto__init(&b->opset);
+    b->opset.version = opset;
+    b->opset.has_version = 1;
+    b->opsets[0] = &b->opset;
+    b->model.ir_version = 8;
+    b->model.has_ir_version = 1;
+    b->model.n_opset_import = 1;
+    b->model.opset_import = b->opsets;
+    b->model.graph = &b->graph;
+    b->graph.name = "g";
+    b->graph.node = b->node_ptrs;
+    b->graph.input = b->in_ptrs;
+    b->graph.output = b->out_ptrs;
+    b->graph.initializer = b->init_ptrs;
+}
+
+static Onnx__ValueInfoProto *b_value(builder *b, const char *name, int dtype, int rank, const int64_t *dims)
+{
+    int k = b->n_vi++;
+    Onnx__ValueInfoProto *v = &b->vi[k];
+    onnx__value_info_proto__init(v);
+    onnx__type_proto__init(&b->types[k]);
+    onnx__type_proto__tensor__init(&b->tensor_types[k]);
+    onnx__tensor_shape_proto__init(&b->shapes[k]);
+    for (int i = 0; i < rank; i++) {
+        onnx__tensor_shape_proto__dimension__init(&b->dims[k][i]);
+        b->dims[k][i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        b->dims[k][i].dim_value = dims[i];
+        b->dim_ptrs[k][i] = &b->dims[k][i];
+    }
+    b->shapes[k].n_dim = (size_t)rank;
+    b->shapes[k].dim = b->dim_ptrs[k];
+    b->tensor_types[k].elem_type = dtype;
+    b->tensor_types[k].has_elem_type = 1;
+    b->tensor_types[k].shape = &b->shapes[k];
+    b->types[k].value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    b->types[k].tensor_type = &b->tensor_types[k];
+    v->name = (char *)name;
+    v->type = &b->types[k];
+    return v;
+}
+
+static void b_input(builder *b, const char *name, int rank, const int64_t *dims)
+{
+    b->in_ptrs[b->graph.n_input++] = b_value(b, name, ONYX_DTYPE_FLOAT, rank, dims);
+}
+
+static void b_output(builder *b, const char *name)
+{
+    b->out_ptrs[b->graph.n_output++] = b_value(b, name, ONYX_DTYPE_FLOAT, 0, NULL);
+    b->out_ptrs[b->graph.n_output - 1]->type->tensor_type->shape = NULL;
+}
+
+static Onnx__NodeProto *b_node(builder *b, const char *op, char **in, size_t n_in, char **out, size_t n_out)
+{
+    Onnx__NodeProto *n = &b->nodes[b->graph.n_node];
+    onnx__node_proto__init(n);
+    n->op_type = (char *)op;
+    n->input = in;
+    n->n_input = n_in;
+    n->output = out;
+    n->n_output = n_out;
+    b->node_ptrs[b->graph.n_node++] = n;
+    return n;
+}
+
+static Onnx__TensorProto *b_init_f32(builder *b, const char *name, int rank, int64_t *dims, const float *data, size_t n)
+{
+    Onnx__TensorProto *t = &b->inits[b->graph.n_initializer];
+    onnx__tensor_proto__init(t);
+    t->name = (char *)name;
+    t->data_type = ONYX_DTYPE_FLOAT;
+    t->has_data_type = 1;
+    t->n_dims = (size_t)rank;
+    t->dims = dims;
+    t->has_raw_data = 1;
+    t->raw_data.data = (uint8_t *)data;
+    t->raw_data.len = n * sizeof(float);
+    b->init_ptrs[b->graph.n_initializer++] = t;
+    return t;
+}
+
+static onyx_status load(builder *b, onyx_model **m, onyx_error *err)
+{
+    size_t len = onnx__model_proto__get_packed_size(&b->model);
+    uint8_t *buf = malloc(len + 1);
+    onnx__model_proto__pack(&b->model, buf);
+    memset(err, 0, sizeof *err);
+    onyx_status st = onyx_model_load_memory(buf, len, NULL, m, err);
+    free(buf);
+    return st;
+}
+
+/* ---- tests ------------------------------------------------------------------------------ */
+
+static char *s_x[] = {"x"}, *s_y[] = {"y"}, *s_xw[] = {"x", "w"}, *s_t[] = {"t"};
+
+static void test_add_run(void)
+{
+    builder b;
+    b_init(&b, 13);
+    int64_t d[2] = {2, 3};
+    float w[6] = {1, 2, 3, 4, 5, 6};
+    b_input(&b, "x", 2, d);
+    b_init_f32(&b, "w", 2, d, w, 6);
+    b_node(&b, "Add", s_xw, 2, s_t, 1);
+    b_node(&b, "Relu", s_t, 1, s_y, 1);
+    b_output(&b, "y");
+    onyx_model *m = NULL;
+    onyx_error err;
+    CHECK_MSG(load(&b, &m, &err) == ONYX_OK, "%s", err.message);
+    if (!m) return;
+    onyx_session *s = NULL;
+    CHECK(onyx_session_create(m, NULL, &s, &err) == ONYX_OK);
+    float x[6] = {-10, 0, -1, 1, -6, 0};
+    onyx_tensor in = {ONYX_DTYPE_FLOAT, 2, {2, 3}, x}, out;
+    CHECK(onyx_session_run(s, &in, 1, &out, 1) == ONYX_OK);
+    const float want[6] = {0, 2, 2, 5, 0, 6};
+    CHECK(out.rank == 2 && out.dims[0] == 2 && out.dims[1] == 3 && !memcmp(out.data, want, sizeof want));
+    /* t and y cannot share memory (t is read while y is written): 2 buffers of 64 bytes */
+    CHECK(onyx_session_arena_bytes(s) == 128);
+    /* wrong dtype and wrong shape are refused with the input's name */
+    onyx_tensor bad = in;
+    bad.dtype = ONYX_DTYPE_DOUBLE;
+    CHECK(onyx_session_run(s, &bad, 1, &out, 1) == ONYX_E_ARG && strstr(onyx_session_error(s), "'x'"));
+    bad = in;
+    bad.dims[1] = 4;
+    CHECK(onyx_session_run(s, &bad, 1, &out, 1) == ONYX_E_SHAPE && strstr(onyx_session_error(s), "'x'"));
+    onyx_session_free(s);
+    onyx_model_free(m);
+}
+
+static void test_errors(void)
+{
+    builder b;
+    onyx_model *m = NULL;
+    onyx_error err;
+    int64_t d[2] = {2, 3};
+    float w[6] = {0};
+
+    /* truncated and garbage buffers */
+    uint8_t junk[64];
+    for (int i = 0; i < 64; i++) junk[i] = (uint8_t)(i * 37 + 11);
+    CHECK(onyx_model_load_memory(junk, sizeof junk, NULL, &m, &err) == ONYX_E_PARSE && !m);
+
+    /* raw_data shorter than the shape */
+    b_init(&b, 13);
+    b_input(&b, "x", 2, d);
+    b_init_f32(&b, "w", 2, d, w, 5);
+    b_node(&b, "Add", s_xw, 2, s_y, 1);
+    b_output(&b, "y");
+    CHECK(load(&b, &m, &err) == ONYX_E_PARSE && strstr(err.message, "'w'"));
+
+    /* a cycle */
+    b_init(&b, 13);
+    b_input(&b, "x", 2, d);
+    b_node(&b, "Relu", s_y, 1, s_t, 1);
+    b_node(&b, "Relu", s_t, 1, s_y, 1);
+    b_output(&b, "y");
+    CHECK_MSG(load(&b, &m, &err) == ONYX_E_ARG && strstr(err.message, "cycle"), "%s", err.message);
+
+    /* an undefined input */
+    b_init(&b, 13);
+    b_input(&b, "x", 2, d);
+    b_node(&b, "Add", s_xw, 2, s_y, 1);
+    b_output(&b, "y");
+    CHECK(load(&b, &m, &err) == ONYX_E_ARG && strstr(err.message, "'w'") && strstr(err.message, "not defined"));
+
+    /* a value produced twice */
+    b_init(&b, 13);
+    b_input(&b, "x", 2, d);
+    b_node(&b, "Relu", s_x, 1, s_y, 1);
+    b_node(&b, "Sigmoid", s_x, 1, s_y, 1);
+    b_output(&b, "y");
+    CHECK(load(&b, &m, &err) == ONYX_E_ARG && strstr(err.message, "more than once"));
+
+    /* unsupported ops are all listed, naming domain and opset */
+    b_init(&b, 13);
+    b_input(&b, "x", 2, d);
+    b_node(&b, "NoSuchOp", s_x, 1, s_t, 1);
+    Onnx__NodeProto *n = b_node(&b, "OtherOp", s_t, 1, s_y, 1);
+    n->domain = "com.example";
+    b_output(&b, "y");
+    CHECK_MSG(load(&b, &m, &err) == ONYX_E_UNSUPPORTED && strstr(err.message, "NoSuchOp (domain 'ai.onnx', opset 13") &&
+                  strstr(err.message, "OtherOp (domain 'com.example'"),
+              "%s", err.message);
+
+    /* a negative dim in an initializer */
+    b_init(&b, 13);
+    int64_t neg[2] = {2, -3};
+    b_input(&b, "x", 2, d);
+    b_init_f32(&b, "w", 2, neg, w, 6);
+    b_node(&b, "Add", s_xw, 2, s_y, 1);
+    b_output(&b, "y");
+    CHECK(load(&b, &m, &err) == ONYX_E_PARSE);
+
+    /* a shape mismatch found by inference names the node and op */
+    b_init(&b, 13);
+    int64_t d2[2] = {4, 5};
+    float w20[20] = {0};
+    b_input(&b, "x", 2, d);
+    b_init_f32(&b, "w", 2, d2, w20, 20);
+    b_node(&b, "Add", s_xw, 2, s_y, 1)->name = "the_add";
+    b_output(&b, "y");
+    CHECK(load(&b, &m, &err) == ONYX_OK);
+    onyx_session *s = NULL;
+    CHECK_MSG(onyx_session_create(m, NULL, &s, &err) == ONYX_E_SHAPE && !s &&
+                  strstr(err.message, "node 'the_add' (Add)") && strstr(err.message, "[2,3]"),
+              "%s", err.message);
+    onyx_model_free(m);
+}
+
+int main(void)
+{
+    test_add_run();
+    test_errors();
+    return check_report("loader");
+}
