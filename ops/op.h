@@ -27,6 +27,7 @@ typedef struct ox_ctx {
     int threads;           /* threads the op may use (>= 1) */
     char *msg;             /* error message buffer */
     size_t msg_cap;
+    int need_value;        /* infer: the input whose unknown value stopped it (ox_need_value), else -1 */
 } ox_ctx;
 
 enum {

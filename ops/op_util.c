@@ -154,6 +154,7 @@ onyx_status ox_expect_dtype(ox_ctx *c, int i, const onyx_dtype *allowed)
 onyx_status ox_need_value(ox_ctx *c, int i)
 {
     if (i < c->n_in && c->in[i] && c->in[i]->data) return ONYX_OK;
+    c->need_value = i;
     return ox_fail(c, ONYX_E_UNSUPPORTED,
                    "input %d determines the output shape and is not known before run", i);
 }

@@ -33,8 +33,6 @@ static onyx_status plan_fail(onyx_session *s, onyx_status st, const char *fmt, .
     return st;
 }
 
-static bool is_known(const ox_slot *sl) { return sl->store == OX_STORE_CONST; }
-
 /* Checks what infer produced for output k of node n and sizes it. */
 static onyx_status check_output(onyx_session *s, const ox_node *n, int k, ox_slot *sl)
 {
@@ -64,6 +62,7 @@ static ox_ctx make_ctx(onyx_session *s, const ox_node *n, const ox_step *st)
     c.threads = s->threads;
     c.msg = s->err;
     c.msg_cap = sizeof s->err;
+    c.need_value = -1;
     return c;
 }
 
@@ -90,13 +89,17 @@ static onyx_status fold(onyx_session *s, int i, size_t scratch_bytes, size_t *bu
     onyx_status rc = n->op->run(&c);
     if (rc) return rc;
     for (int k = 0; k < n->n_out; k++)
-        if (n->out[k] >= 0) s->slots[n->out[k]].store = OX_STORE_CONST;
+        if (n->out[k] >= 0) {
+            s->slots[n->out[k]].store = OX_STORE_CONST;
+            s->slots[n->out[k]].known = true;
+        }
     st->folded = true;
     return ONYX_OK;
 }
 
-/* Shape inference over all nodes, folding what is known. */
-static onyx_status infer_all(onyx_session *s)
+/* Shape inference over all nodes, folding what is known. When an op needs the value of an
+ * input that is not known, *need gets the graph inputs that value depends on. */
+static onyx_status infer_all(onyx_session *s, uint64_t *need)
 {
     const ox_graph *g = s->g;
     size_t budget = FOLD_BUDGET;
@@ -110,6 +113,7 @@ static onyx_status infer_all(onyx_session *s)
         st->out = ox_pool_array(&s->plan_pool, (size_t)(n->n_out ? n->n_out : 1), sizeof(onyx_tensor *));
         if (!st->in || !st->out) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
         bool all_known = true;
+        uint64_t deps = 0;
         for (int k = 0; k < n->n_in; k++) {
             int v = n->in[k];
             if (v < 0) continue;
@@ -118,13 +122,18 @@ static onyx_status infer_all(onyx_session *s)
                 return plan_fail(s, ONYX_E_UNSUPPORTED, "node '%s' (%s): input '%s' is not a tensor onyx can plan",
                                  n->name, n->op_type, g->values[v].name);
             st->in[k] = &sl->t;
-            all_known &= is_known(sl);
+            all_known &= sl->known;
+            deps |= sl->deps;
         }
         for (int k = 0; k < n->n_out; k++)
             if (n->out[k] >= 0) st->out[k] = &s->slots[n->out[k]].t;
         ox_ctx c = make_ctx(s, n, st);
         onyx_status rc = n->op->infer(&c);
-        if (rc) return rc;
+        if (rc) {
+            if (c.need_value >= 0 && c.need_value < n->n_in && n->in[c.need_value] >= 0)
+                *need = s->slots[n->in[c.need_value]].deps;
+            return rc;
+        }
         for (int k = 0; k < n->n_out; k++) {
             if (n->out[k] < 0) continue;
             ox_slot *sl = &s->slots[n->out[k]];
@@ -132,6 +141,7 @@ static onyx_status infer_all(onyx_session *s)
             sl->store = OX_STORE_ARENA;
             sl->first = i;
             sl->last = i;
+            sl->deps = deps;
         }
         st->scratch_bytes = c.scratch_bytes;
         if (all_known && !(n->op->flags & OX_OP_NO_FOLD)) {
@@ -232,7 +242,8 @@ static onyx_status place(onyx_session *s)
     return ONYX_OK;
 }
 
-onyx_status ox_plan(onyx_session *s, const onyx_tensor *in)
+/* One planning attempt with the current set of value inputs. */
+static onyx_status plan_once(onyx_session *s, const onyx_tensor *in, uint64_t *need)
 {
     const ox_graph *g = s->g;
     s->planned = false;
@@ -250,18 +261,30 @@ onyx_status ox_plan(onyx_session *s, const onyx_tensor *in)
             sl->t = val->init->t;
             sl->bytes = val->init->nbytes;
             sl->store = OX_STORE_CONST;
+            sl->known = true;
         }
     }
     for (int i = 0; i < g->n_inputs; i++) {
         ox_slot *sl = &s->slots[g->inputs[i]];
+        onyx_tensor *p = &s->planned_inputs[i];
         sl->t = in[i];
-        sl->t.data = NULL; /* unknown until run: infer must not read it */
         sl->bytes = ox_tensor_bytes(&in[i]);
         sl->store = OX_STORE_INPUT;
-        s->planned_inputs[i] = in[i];
-        s->planned_inputs[i].data = NULL;
+        sl->deps = ox_input_bit(i);
+        *p = in[i];
+        p->data = NULL;
+        if (s->value_inputs & ox_input_bit(i)) {
+            /* the plan depends on this input's contents: keep a copy to detect changes */
+            p->data = ox_pool_alloc(&s->plan_pool, sl->bytes ? sl->bytes : 1, OX_ALIGN);
+            if (!p->data) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
+            if (sl->bytes) memcpy(p->data, in[i].data, sl->bytes);
+            sl->t.data = p->data;
+            sl->known = true;
+        } else {
+            sl->t.data = NULL; /* unknown until run: infer must not read it */
+        }
     }
-    onyx_status st = infer_all(s);
+    onyx_status st = infer_all(s, need);
     if (st) return st;
     assign_views_and_liveness(s);
     if ((st = place(s))) return st;
@@ -278,4 +301,19 @@ onyx_status ox_plan(onyx_session *s, const onyx_tensor *in)
     }
     s->planned = true;
     return ONYX_OK;
+}
+
+onyx_status ox_plan(onyx_session *s, const onyx_tensor *in, bool have_data)
+{
+    for (;;) {
+        uint64_t need = 0;
+        onyx_status st = plan_once(s, in, &need);
+        uint64_t more = need & ~s->value_inputs;
+        if (!st || !more) return st;
+        if (!have_data) {
+            s->err[0] = 0;
+            return ONYX_OK; /* planned at the first run, when the values are there */
+        }
+        s->value_inputs |= more;
+    }
 }

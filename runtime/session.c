@@ -79,7 +79,7 @@ onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options 
         in[i].rank = t->rank;
         for (int d = 0; fixed && d < t->rank; d++) fixed = (in[i].dims[d] = t->dims[d]) >= 0;
     }
-    onyx_status st = fixed ? ox_plan(s, in) : ONYX_OK;
+    onyx_status st = fixed ? ox_plan(s, in, false) : ONYX_OK;
     ox_free(&a, in, in_bytes);
     if (st) {
         ox_error_set(err, st, s->err);
@@ -144,7 +144,8 @@ static onyx_status check_inputs(onyx_session *s, const onyx_tensor *in, size_t n
         if (!*replan) {
             const onyx_tensor *p = &s->planned_inputs[i];
             *replan = p->dtype != t->dtype || p->rank != t->rank ||
-                      memcmp(p->dims, t->dims, sizeof(int64_t) * (size_t)t->rank) != 0;
+                      memcmp(p->dims, t->dims, sizeof(int64_t) * (size_t)t->rank) != 0 ||
+                      ((s->value_inputs & ox_input_bit(i)) && bytes && memcmp(p->data, t->data, bytes) != 0);
         }
     }
     return ONYX_OK;
@@ -171,7 +172,7 @@ onyx_status onyx_session_run(onyx_session *s, const onyx_tensor *in, size_t n_in
     bool replan = true;
     onyx_status st = check_inputs(s, in, n_in, &replan);
     if (st) return st;
-    if (replan && (st = ox_plan(s, in))) return st;
+    if (replan && (st = ox_plan(s, in, true))) return st;
     bind(s, in);
     for (int i = 0; i < g->n_nodes; i++) {
         const ox_step *step = &s->steps[i];

@@ -21,6 +21,8 @@ typedef struct ox_slot {
     size_t offset;    /* OX_STORE_ARENA */
     size_t bytes;
     int first, last;  /* live from producing node to last use (node indices) */
+    bool known;       /* value known at plan time: infer may read it, consumers may fold */
+    uint64_t deps;    /* graph inputs (bit i, 63 = "63 or later") the value depends on */
 } ox_slot;
 
 /* Per node: the context's tensor pointers and scratch, fixed at plan time. */
@@ -40,6 +42,10 @@ struct onyx_session {
     ox_slot *slots;
     ox_step *steps;
     onyx_tensor *planned_inputs; /* the input dtypes/shapes the plan is for */
+    /* Graph inputs whose *values* shape the plan (e.g. a Reshape target fed by the caller):
+     * the plan reads them and is redone when their contents change. planned_inputs[i].data
+     * holds a copy of such an input's contents. */
+    uint64_t value_inputs;
     bool planned;
     uint8_t *arena;
     size_t arena_bytes;     /* what the plan needs */
@@ -48,7 +54,11 @@ struct onyx_session {
     char err[1024];
 };
 
-/* Builds the plan for the given inputs' dtypes and shapes (inputs already validated). */
-onyx_status ox_plan(onyx_session *s, const onyx_tensor *in);
+/* Builds the plan for the given inputs' dtypes and shapes (inputs already validated). With
+ * have_data false (session create) a plan that needs input values is deferred: returns
+ * ONYX_OK with s->planned false. */
+onyx_status ox_plan(onyx_session *s, const onyx_tensor *in, bool have_data);
+/* Bit of graph input i in value_inputs / deps masks. */
+static inline uint64_t ox_input_bit(int i) { return (uint64_t)1 << (i < 63 ? i : 63); }
 
 #endif
