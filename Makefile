@@ -9,6 +9,8 @@ OPENMP   ?= 1
 DEBUG    ?= 0
 SANITIZE ?= 0
 PYTHON   ?= python3
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
 
 # Separate build trees per configuration so switching switches never mixes objects.
 # The default configuration puts its products in build/; any other in build/<config>/.
@@ -54,43 +56,50 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(OBJ)/tests/%)
 LIB_A  := $(OUT)/libonyx.a
 LIB_SO := $(OUT)/libonyx.so
 CLI    := $(OUT)/onyx
-DEPS_OK := $(BUILD)/.deps-ok
+DEPS_OK := $(BUILD)/.deps-ok-$(notdir $(CC))
 
-.PHONY: all test unit-test conformance ratchet demo clean deps venv node-tests
+.PHONY: all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests
 all: $(LIB_A) $(LIB_SO) $(CLI)
 
 # Build dependencies: installed when root on Debian/Ubuntu, named clearly otherwise.
 $(DEPS_OK): tools/setup/deps.sh
 	@mkdir -p $(BUILD)
-	@sh tools/setup/deps.sh
+	@CC="$(CC)" sh tools/setup/deps.sh
 	@touch $@
 deps: $(DEPS_OK)
 
 $(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: onnx/onnx.proto | $(DEPS_OK)
 	@mkdir -p $(GEN)
-	protoc-c --proto_path=onnx --c_out=$(GEN) onnx/onnx.proto
+	@echo "  PROTOC  $<"
+	$(Q)protoc-c --proto_path=onnx --c_out=$(GEN) onnx/onnx.proto
 
 $(OBJ)/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(CFLAGS)) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(CFLAGS)) -c $< -o $@
 
 $(OBJ)/%.o: %.c $(GEN)/onnx.pb-c.h | $(DEPS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJ) runtime/exports.map
-	$(CC) -shared -Wl,--version-script=runtime/exports.map $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared -Wl,--version-script=runtime/exports.map $(LDFLAGS) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(CLI): $(TOOL_OBJ) $(LIB_A)
-	$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB_A) $(LDLIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB_A) $(LDLIBS)
 
 $(OBJ)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 # ---- tests -----------------------------------------------------------------------------
 VENV       := .cache/venv
@@ -106,7 +115,8 @@ node-tests: $(NODE_TESTS)/.stamp
 
 EXAMPLE := $(OUT)/example
 $(EXAMPLE): docs/example.c $(LIB_A)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
 unit-test: $(TEST_BIN) $(CLI) $(EXAMPLE)
 	@sh tests/run_unit.sh $(OBJ)/tests $(CLI) $(EXAMPLE)
@@ -119,6 +129,12 @@ ratchet: conformance
 	@{ echo "# ONNX node tests that must pass (sorted). Extend with: make ratchet"; \
 	   grep '^PASS ' $(OUT)/conformance.log | sed 's/^PASS //' | sort; } > tests/conformance/expected_pass.txt
 	@echo "expected_pass.txt: $$(grep -vc '^#' tests/conformance/expected_pass.txt) tests"
+
+# docs/ops.md from the registry and the last conformance run (never written by hand).
+docs: conformance-log
+	$(VENV)/bin/python tests/conformance/ops_table.py $(CLI) $(NODE_TESTS) $(OUT)/conformance.log docs/ops.md
+conformance-log: $(CLI) $(NODE_TESTS)/.stamp
+	@[ -f $(OUT)/conformance.log ] || $(MAKE) --no-print-directory conformance
 
 # Everything: unit tests, CLI and C API example, the ONNX node-test ratchet.
 test: all $(TEST_BIN) $(EXAMPLE) $(NODE_TESTS)/.stamp

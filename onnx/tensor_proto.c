@@ -180,16 +180,16 @@ static onyx_status from_fields(const Onnx__TensorProto *tp, onyx_dtype dt, int64
     case ONYX_DTYPE_FLOAT: case ONYX_DTYPE_COMPLEX64:
         have = tp->n_float_data;
         if (dt == ONYX_DTYPE_COMPLEX64) need *= 2;
-        if (have == need) memcpy(dst, tp->float_data, need * 4);
+        if (have == need && need) memcpy(dst, tp->float_data, need * 4);
         break;
     case ONYX_DTYPE_DOUBLE: case ONYX_DTYPE_COMPLEX128:
         have = tp->n_double_data;
         if (dt == ONYX_DTYPE_COMPLEX128) need *= 2;
-        if (have == need) memcpy(dst, tp->double_data, need * 8);
+        if (have == need && need) memcpy(dst, tp->double_data, need * 8);
         break;
     case ONYX_DTYPE_INT64:
         have = tp->n_int64_data;
-        if (have == need) memcpy(dst, tp->int64_data, need * 8);
+        if (have == need && need) memcpy(dst, tp->int64_data, need * 8);
         break;
     case ONYX_DTYPE_UINT32: case ONYX_DTYPE_UINT64:
         have = tp->n_uint64_data;

@@ -48,9 +48,6 @@ struct ox_op {
 const ox_op *ox_op_find(const char *domain, const char *op_type, int opset);
 /* True if some opset of (domain, op_type) is implemented (to word the error). */
 bool ox_op_known(const char *domain, const char *op_type);
-/* The registry as tables, one per op family (for docs/ops.md). */
-size_t ox_op_family_count(void);
-const ox_op *ox_op_family(size_t f, size_t *count);
 
 /* Reports an error: "node 'NAME' (OpType): <message>". Returns st. */
 onyx_status ox_fail(ox_ctx *c, onyx_status st, const char *fmt, ...) OX_PRINTF(3, 4);

@@ -46,10 +46,26 @@ bool ox_op_known(const char *domain, const char *op_type)
     return false;
 }
 
-size_t ox_op_family_count(void) { return sizeof families / sizeof families[0]; }
-
-const ox_op *ox_op_family(size_t f, size_t *count)
+size_t onyx_op_count(void)
 {
-    *count = *families[f].count;
-    return families[f].ops;
+    size_t n = 0;
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) n += *families[f].count;
+    return n;
+}
+
+onyx_status onyx_op_info(size_t i, const char **name, const char **domain, int *min_opset, int *max_opset)
+{
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        if (i >= *families[f].count) {
+            i -= *families[f].count;
+            continue;
+        }
+        const ox_op *op = &families[f].ops[i];
+        if (name) *name = op->name;
+        if (domain) *domain = op->domain;
+        if (min_opset) *min_opset = op->min_opset;
+        if (max_opset) *max_opset = op->max_opset;
+        return ONYX_OK;
+    }
+    return ONYX_E_ARG;
 }

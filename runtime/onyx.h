@@ -170,6 +170,11 @@ onyx_status onyx_model_opset(const onyx_model *m, size_t i, const char **domain,
 onyx_status onyx_model_node(const onyx_model *m, size_t i, const char **op_type, const char **domain,
                             int64_t *opset, int *supported);
 
+/* The operators this build implements (the op resolver's table), for docs and tools. Each
+ * row covers model opsets [min_opset, max_opset] of its domain ("" = ai.onnx). */
+size_t onyx_op_count(void);
+onyx_status onyx_op_info(size_t i, const char **name, const char **domain, int *min_opset, int *max_opset);
+
 /* ---- tensor files -----------------------------------------------------------------------
  * .npy (NumPy format 1.0-3.0, C order) and .pb (a serialized ONNX TensorProto). The tensor's
  * data is one block from the options' allocator (NULL options: malloc), released with

@@ -156,8 +156,9 @@ static void bind(onyx_session *s, const onyx_tensor *in)
 {
     const ox_graph *g = s->g;
     for (int i = 0; i < g->n_inputs; i++) s->slots[g->inputs[i]].t.data = in[i].data;
+    /* a plan whose intermediates are all empty has no arena: their data stays NULL */
     for (int v = 0; v < g->n_values; v++)
-        if (s->slots[v].store == OX_STORE_ARENA) s->slots[v].t.data = s->arena + s->slots[v].offset;
+        if (s->slots[v].store == OX_STORE_ARENA) s->slots[v].t.data = s->arena ? s->arena + s->slots[v].offset : NULL;
     for (int v = 0; v < g->n_values; v++)
         if (s->slots[v].store == OX_STORE_VIEW) s->slots[v].t.data = s->slots[s->slots[v].root].t.data;
 }
@@ -188,7 +189,7 @@ onyx_status onyx_session_run(onyx_session *s, const onyx_tensor *in, size_t n_in
         c.out = step->out;
         c.threads = s->threads;
         c.scratch_bytes = step->scratch_bytes;
-        c.scratch = step->scratch_bytes ? s->arena + step->scratch_offset : NULL;
+        c.scratch = step->scratch_bytes && s->arena ? s->arena + step->scratch_offset : NULL;
         c.msg = s->err;
         c.msg_cap = sizeof s->err;
         if ((st = n->op->run(&c))) {

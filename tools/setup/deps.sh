@@ -11,6 +11,10 @@ have_header protobuf-c/protobuf-c.h || missing="$missing libprotobuf-c-dev"
 have_header cblas.h || [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || missing="$missing libopenblas-dev"
 have_header png.h || missing="$missing libpng-dev"
 have_header jpeglib.h || missing="$missing libjpeg-dev"
+case "${CC:-cc}" in
+*clang*) command -v "${CC}" >/dev/null 2>&1 || missing="$missing clang"
+         have_header omp.h || missing="$missing libomp-dev" ;;
+esac
 command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$missing python3-venv"
 

@@ -1,0 +1,723 @@
+/* shape.c — ops that change a tensor's shape or type without arithmetic: views (Identity,
+ * Flatten, Reshape, Squeeze, Unsqueeze, Dropout), Shape, Constant, Concat, Transpose and
+ * Cast. Selecting elements by index (Gather, Slice) is in index.c.
+ *
+ * Data movement works on element size only (memcpy), so every dtype is served, strings
+ * included: a string tensor holds `char *` pointers into memory owned elsewhere, and moving
+ * the pointers is all these ops need. View ops are flagged OX_OP_VIEW: the planner may give
+ * output 0 input 0's buffer, so their run copies only when the buffers differ. */
+#include <ctype.h>
+#include <string.h>
+
+#include "op.h"
+#include "strided.h"
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* Run of every view op: the output is input 0's bytes. */
+static onyx_status view_run(ox_ctx *c)
+{
+    ox_copy_bytes(c->out[0]->data, c->in[0]->data, ox_tensor_bytes(c->in[0]));
+    return ONYX_OK;
+}
+
+/* Sets output 0 to input 0's dtype with the given shape, after checking the element count
+ * is unchanged (so a view moves exactly the bytes it has). */
+static onyx_status set_view_shape(ox_ctx *c, int rank, const int64_t *dims)
+{
+    const onyx_tensor *x = c->in[0];
+    onyx_status st = ox_check_rank(c, rank);
+    if (st) return st;
+    int64_t n;
+    if (!ox_shape_numel(rank, dims, &n) || n != ox_tensor_numel(x)) {
+        char a[96], b[96];
+        return ox_fail(c, ONYX_E_SHAPE, "cannot view shape %s as %s",
+                       ox_shape_str(a, sizeof a, x->rank, x->dims), ox_shape_str(b, sizeof b, rank, dims));
+    }
+    size_t es;
+    if ((st = ox_elem_size(c, x->dtype, &es))) return st;
+    ox_set_shape(c->out[0], x->dtype, rank, dims);
+    return ONYX_OK;
+}
+
+/* Axes from attribute "axes" (opsets before 13) or from input 1 (13+). *given is false when
+ * neither is present (Squeeze then removes every size-1 dim). */
+static onyx_status read_axes(ox_ctx *c, int64_t *axes, int *n, bool *given)
+{
+    *n = 0;
+    *given = false;
+    if (c->opset < 13) {
+        const int64_t *a;
+        size_t na = ox_attr_ints(c, "axes", &a);
+        if (!ox_attr_has(c, "axes")) return ONYX_OK;
+        onyx_status st = ox_attr_expect(c, "axes", OX_ATTR_INTS);
+        if (st) return st;
+        if (na > ONYX_MAX_RANK)
+            return ox_fail(c, ONYX_E_ARG, "attribute 'axes' has %zu values", na);
+        ox_copy_bytes(axes, a, na * sizeof *a);
+        *n = (int)na;
+        *given = true;
+        return ONYX_OK;
+    }
+    if (!ox_opt_in(c, 1)) return ONYX_OK;
+    *given = true;
+    return ox_input_ints(c, 1, "axes", axes, ONYX_MAX_RANK, n);
+}
+
+/* ---- Identity, Flatten, Reshape ---------------------------------------------------------- */
+
+static onyx_status identity_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, 1);
+    if (st) return st;
+    return set_view_shape(c, c->in[0]->rank, c->in[0]->dims);
+}
+
+static onyx_status flatten_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, 1);
+    if (st) return st;
+    const onyx_tensor *x = c->in[0];
+    int64_t axis = ox_attr_int(c, "axis", 1);
+    if (axis < 0 && c->opset >= 11) axis += x->rank; /* negative axes since opset 11 */
+    if (axis < 0 || axis > x->rank)
+        return ox_fail(c, ONYX_E_ARG, "axis %lld out of range for rank %d",
+                       (long long)ox_attr_int(c, "axis", 1), x->rank);
+    int64_t dims[2];
+    /* Checked products: a zero dim on one side can hide an overflow on the other. */
+    if (!ox_shape_numel((int)axis, x->dims, &dims[0]) ||
+        !ox_shape_numel(x->rank - (int)axis, x->dims + axis, &dims[1]))
+        return ox_fail(c, ONYX_E_SHAPE, "flattened dims overflow");
+    return set_view_shape(c, 2, dims);
+}
+
+/* The target shape: attribute "shape" before opset 5, input 1 since. */
+static onyx_status reshape_target(ox_ctx *c, int64_t *shape, int *n)
+{
+    if (c->opset >= 5) return ox_input_ints(c, 1, "shape", shape, ONYX_MAX_RANK, n);
+    const int64_t *a;
+    size_t na = ox_attr_ints(c, "shape", &a);
+    if (!ox_attr_has(c, "shape")) return ox_fail(c, ONYX_E_ARG, "attribute 'shape' is missing");
+    if (na > ONYX_MAX_RANK) return ox_check_rank(c, (int64_t)na);
+    ox_copy_bytes(shape, a, na * sizeof *a);
+    *n = (int)na;
+    return ONYX_OK;
+}
+
+static onyx_status reshape_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, c->opset >= 5 ? 2 : 1);
+    if (st) return st;
+    const onyx_tensor *x = c->in[0];
+    int64_t dims[ONYX_MAX_RANK];
+    int n, infer_at = -1;
+    if ((st = reshape_target(c, dims, &n))) return st;
+    /* 0 copies the input dim unless allowzero (opset 14+) makes it a literal 0. */
+    bool allowzero = c->opset >= 14 && ox_attr_int(c, "allowzero", 0) != 0;
+    for (int i = 0; i < n; i++) {
+        if (dims[i] == -1) {
+            if (infer_at >= 0) return ox_fail(c, ONYX_E_ARG, "shape has more than one -1");
+            infer_at = i;
+        } else if (dims[i] == 0 && !allowzero) {
+            if (i >= x->rank)
+                return ox_fail(c, ONYX_E_SHAPE, "shape[%d] = 0 copies a dim the rank-%d input lacks",
+                               i, x->rank);
+            dims[i] = x->dims[i];
+        } else if (dims[i] < 0) {
+            return ox_fail(c, ONYX_E_ARG, "shape[%d] = %lld is invalid", i, (long long)dims[i]);
+        }
+    }
+    if (infer_at >= 0) {
+        int64_t rest;
+        dims[infer_at] = 1;
+        if (!ox_shape_numel(n, dims, &rest) || rest == 0)
+            return ox_fail(c, ONYX_E_SHAPE, "cannot infer the -1 dim of shape[%d]", infer_at);
+        int64_t total = ox_tensor_numel(x);
+        if (total % rest)
+            return ox_fail(c, ONYX_E_SHAPE, "%lld elements do not divide into the requested shape",
+                           (long long)total);
+        dims[infer_at] = total / rest;
+    }
+    return set_view_shape(c, n, dims);
+}
+
+/* ---- Squeeze, Unsqueeze ------------------------------------------------------------------ */
+
+static onyx_status squeeze_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, 1);
+    if (st) return st;
+    const onyx_tensor *x = c->in[0];
+    int64_t axes[ONYX_MAX_RANK], dims[ONYX_MAX_RANK];
+    int n, rank = 0;
+    bool given, drop[ONYX_MAX_RANK] = {false};
+    if ((st = read_axes(c, axes, &n, &given))) return st;
+    for (int i = 0; i < n; i++) {
+        int a;
+        if ((st = ox_norm_axis(c, axes[i], x->rank, "axis", &a))) return st;
+        if (x->dims[a] != 1)
+            return ox_fail(c, ONYX_E_SHAPE, "cannot squeeze axis %d of size %lld", a,
+                           (long long)x->dims[a]);
+        drop[a] = true;
+    }
+    for (int k = 0; k < x->rank; k++) {
+        bool squeeze = given ? drop[k] : x->dims[k] == 1;
+        if (!squeeze) dims[rank++] = x->dims[k];
+    }
+    return set_view_shape(c, rank, dims);
+}
+
+static onyx_status unsqueeze_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, c->opset >= 13 ? 2 : 1);
+    if (st) return st;
+    const onyx_tensor *x = c->in[0];
+    int64_t axes[ONYX_MAX_RANK], dims[ONYX_MAX_RANK];
+    int n;
+    bool given, inserted[ONYX_MAX_RANK] = {false};
+    if ((st = read_axes(c, axes, &n, &given))) return st;
+    if (!given) return ox_fail(c, ONYX_E_ARG, "axes are missing");
+    int rank = x->rank + n;
+    if ((st = ox_check_rank(c, rank))) return st;
+    /* Axes index the output, so they are normalised against the output rank. */
+    for (int i = 0; i < n; i++) {
+        int a;
+        if ((st = ox_norm_axis(c, axes[i], rank, "axis", &a))) return st;
+        if (inserted[a]) return ox_fail(c, ONYX_E_ARG, "axis %d is repeated", a);
+        inserted[a] = true;
+    }
+    for (int k = 0, j = 0; k < rank; k++) dims[k] = inserted[k] ? 1 : x->dims[j++];
+    return set_view_shape(c, rank, dims);
+}
+
+/* ---- Dropout ----------------------------------------------------------------------------- */
+
+/* onyx runs inference only: Dropout is the identity and its mask all ones. Training mode
+ * (input training_mode, opset 12+) is accepted only with ratio 0, where it is the identity
+ * too. Opsets 1-6 had an is_test attribute; like other inference runtimes, onyx treats
+ * those models as in test mode. Returns OK while the deciding values are not yet known. */
+static onyx_status dropout_check_mode(ox_ctx *c)
+{
+    const onyx_tensor *tm = c->opset >= 12 ? ox_opt_in(c, 2) : NULL;
+    if (!tm) return ONYX_OK;
+    if (tm->dtype != ONYX_DTYPE_BOOL || ox_tensor_numel(tm) != 1)
+        return ox_fail(c, ONYX_E_ARG, "training_mode must be a bool scalar");
+    if (!tm->data || !((const uint8_t *)tm->data)[0]) return ONYX_OK;
+    double ratio = 0.5;
+    const onyx_tensor *r = ox_opt_in(c, 1);
+    if (r) {
+        if (!ox_dtype_is_float(r->dtype) || ox_tensor_numel(r) != 1)
+            return ox_fail(c, ONYX_E_ARG, "ratio must be a floating-point scalar");
+        if (!r->data) return ONYX_OK;
+        ratio = ox_read_f64(r, 0);
+    }
+    if (ratio != 0.0)
+        return ox_fail(c, ONYX_E_UNSUPPORTED,
+                       "training mode with ratio %g is not supported (onyx runs inference only)",
+                       ratio);
+    return ONYX_OK;
+}
+
+static onyx_status dropout_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, 1);
+    if (st) return st;
+    const onyx_tensor *x = c->in[0];
+    if ((st = dropout_check_mode(c))) return st;
+    if ((st = set_view_shape(c, x->rank, x->dims))) return st;
+    if (c->n_out > 1 && c->out[1]) {
+        /* The mask is bool since opset 10, of the data's type before. */
+        onyx_dtype mt = c->opset >= 10 ? ONYX_DTYPE_BOOL : x->dtype;
+        if (mt != ONYX_DTYPE_BOOL && mt != ONYX_DTYPE_FLOAT && mt != ONYX_DTYPE_DOUBLE &&
+            mt != ONYX_DTYPE_FLOAT16)
+            return ox_fail(c, ONYX_E_UNSUPPORTED, "mask of dtype %s", onyx_dtype_name(mt));
+        ox_set_shape(c->out[1], mt, x->rank, x->dims);
+    }
+    return ONYX_OK;
+}
+
+/* Fills t with ones of its dtype (bool, float16, float or double). */
+static void fill_ones(onyx_tensor *t)
+{
+    int64_t n = ox_tensor_numel(t);
+    switch (t->dtype) {
+    case ONYX_DTYPE_BOOL:
+        if (n) memset(t->data, 1, (size_t)n);
+        break;
+    case ONYX_DTYPE_FLOAT16:
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)t->data)[i] = 0x3C00; /* 1.0 in binary16 */
+        break;
+    case ONYX_DTYPE_FLOAT:
+        for (int64_t i = 0; i < n; i++) ((float *)t->data)[i] = 1.0f;
+        break;
+    default:
+        for (int64_t i = 0; i < n; i++) ((double *)t->data)[i] = 1.0;
+        break;
+    }
+}
+
+static onyx_status dropout_run(ox_ctx *c)
+{
+    onyx_status st = dropout_check_mode(c);
+    if (st) return st;
+    view_run(c);
+    if (c->n_out > 1 && c->out[1]) fill_ones(c->out[1]);
+    return ONYX_OK;
+}
+
+/* ---- Shape ------------------------------------------------------------------------------- */
+
+/* The [start, end) range of dims reported (attributes since opset 15; clamped, as the spec
+ * says, rather than rejected). */
+static void shape_range(const ox_ctx *c, int rank, int *start, int *end)
+{
+    int64_t s = 0, e = rank;
+    if (c->opset >= 15) {
+        s = ox_attr_int(c, "start", 0);
+        e = ox_attr_int(c, "end", rank);
+    }
+    if (s < 0) s += rank;
+    if (e < 0) e += rank;
+    s = s < 0 ? 0 : s > rank ? rank : s;
+    e = e < s ? s : e > rank ? rank : e;
+    *start = (int)s;
+    *end = (int)e;
+}
+
+static onyx_status shape_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, 1);
+    if (st) return st;
+    int s, e;
+    shape_range(c, c->in[0]->rank, &s, &e);
+    int64_t n = e - s;
+    ox_set_shape(c->out[0], ONYX_DTYPE_INT64, 1, &n);
+    return ONYX_OK;
+}
+
+static onyx_status shape_run(ox_ctx *c)
+{
+    int s, e;
+    shape_range(c, c->in[0]->rank, &s, &e);
+    for (int k = s; k < e; k++) ((int64_t *)c->out[0]->data)[k - s] = c->in[0]->dims[k];
+    return ONYX_OK;
+}
+
+/* ---- Constant ---------------------------------------------------------------------------- */
+
+/* The one attribute holding the value, and the attribute type it must have. */
+static const struct {
+    const char *name;
+    ox_attr_type type;
+} constant_forms[] = {
+    {"value", OX_ATTR_TENSOR},          {"sparse_value", OX_ATTR_SPARSE_TENSOR},
+    {"value_float", OX_ATTR_FLOAT},     {"value_floats", OX_ATTR_FLOATS},
+    {"value_int", OX_ATTR_INT},         {"value_ints", OX_ATTR_INTS},
+    {"value_string", OX_ATTR_STRING},   {"value_strings", OX_ATTR_STRINGS},
+};
+
+static onyx_status constant_attr(ox_ctx *c, const ox_attr **out)
+{
+    *out = NULL;
+    for (size_t i = 0; i < sizeof constant_forms / sizeof constant_forms[0]; i++) {
+        const ox_attr *a = ox_node_attr(c->node, constant_forms[i].name);
+        if (!a) continue;
+        if (*out) return ox_fail(c, ONYX_E_ARG, "more than one value attribute");
+        /* sparse_value reaches the IR densified, as a tensor attribute. */
+        bool tensor = constant_forms[i].type == OX_ATTR_SPARSE_TENSOR &&
+                      (a->type == OX_ATTR_TENSOR || a->type == OX_ATTR_SPARSE_TENSOR);
+        if (a->type != constant_forms[i].type && !tensor)
+            return ox_fail(c, ONYX_E_ARG, "attribute '%s' has the wrong type", a->name);
+        *out = a;
+    }
+    if (!*out) return ox_fail(c, ONYX_E_ARG, "no value attribute");
+    return ONYX_OK;
+}
+
+static onyx_status constant_infer(ox_ctx *c)
+{
+    const ox_attr *a;
+    onyx_status st = ox_need_io(c, 0);
+    if (st || (st = constant_attr(c, &a))) return st;
+    int64_t n = (int64_t)a->n;
+    switch (a->type) {
+    case OX_ATTR_TENSOR:
+    case OX_ATTR_SPARSE_TENSOR: {
+        const onyx_tensor *t = &a->t->t;
+        size_t bytes;
+        if ((st = ox_check_rank(c, t->rank))) return st;
+        if (!ox_shape_bytes(t->dtype, t->rank, t->dims, &bytes) || bytes != a->t->nbytes)
+            return ox_fail(c, ONYX_E_ARG, "value tensor holds %zu bytes, its shape needs more",
+                           a->t->nbytes);
+        ox_set_shape(c->out[0], t->dtype, t->rank, t->dims);
+        break;
+    }
+    case OX_ATTR_FLOAT: ox_set_shape(c->out[0], ONYX_DTYPE_FLOAT, 0, NULL); break;
+    case OX_ATTR_FLOATS: ox_set_shape(c->out[0], ONYX_DTYPE_FLOAT, 1, &n); break;
+    case OX_ATTR_INT: ox_set_shape(c->out[0], ONYX_DTYPE_INT64, 0, NULL); break;
+    case OX_ATTR_INTS: ox_set_shape(c->out[0], ONYX_DTYPE_INT64, 1, &n); break;
+    case OX_ATTR_STRING: ox_set_shape(c->out[0], ONYX_DTYPE_STRING, 0, NULL); break;
+    default: ox_set_shape(c->out[0], ONYX_DTYPE_STRING, 1, &n); break;
+    }
+    return ONYX_OK;
+}
+
+static onyx_status constant_run(ox_ctx *c)
+{
+    const ox_attr *a;
+    onyx_status st = constant_attr(c, &a);
+    if (st) return st;
+    void *y = c->out[0]->data;
+    switch (a->type) {
+    case OX_ATTR_TENSOR:
+    case OX_ATTR_SPARSE_TENSOR: ox_copy_bytes(y, a->t->t.data, a->t->nbytes); break;
+    case OX_ATTR_FLOAT: memcpy(y, &a->f, sizeof a->f); break;
+    case OX_ATTR_FLOATS: ox_copy_bytes(y, a->floats, a->n * sizeof *a->floats); break;
+    case OX_ATTR_INT: memcpy(y, &a->i, sizeof a->i); break;
+    case OX_ATTR_INTS: ox_copy_bytes(y, a->ints, a->n * sizeof *a->ints); break;
+    /* String elements point at the attribute's strings, which live as long as the model. */
+    case OX_ATTR_STRING: memcpy(y, &a->s, sizeof a->s); break;
+    default: ox_copy_bytes(y, a->strings, a->n * sizeof *a->strings); break;
+    }
+    return ONYX_OK;
+}
+
+/* ---- Concat ------------------------------------------------------------------------------ */
+
+static onyx_status concat_axis(ox_ctx *c, int rank, int *axis)
+{
+    /* Opset 1 defaulted the axis to 1; it is required since opset 4. */
+    if (c->opset >= 4 && !ox_attr_has(c, "axis"))
+        return ox_fail(c, ONYX_E_ARG, "attribute 'axis' is missing");
+    return ox_norm_axis(c, ox_attr_int(c, "axis", 1), rank, "axis", axis);
+}
+
+static onyx_status concat_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, c->n_in > 0 ? c->n_in : 1);
+    if (st) return st;
+    const onyx_tensor *x = c->in[0];
+    int axis;
+    size_t es;
+    if ((st = ox_elem_size(c, x->dtype, &es))) return st;
+    if (x->rank == 0) return ox_fail(c, ONYX_E_SHAPE, "cannot concatenate scalars");
+    if ((st = concat_axis(c, x->rank, &axis))) return st;
+    int64_t dims[ONYX_MAX_RANK];
+    memcpy(dims, x->dims, sizeof dims);
+    for (int i = 1; i < c->n_in; i++) {
+        const onyx_tensor *t = c->in[i];
+        if (t->dtype != x->dtype)
+            return ox_fail(c, ONYX_E_SHAPE, "input %d is %s, input 0 is %s", i,
+                           onyx_dtype_name(t->dtype), onyx_dtype_name(x->dtype));
+        bool fits = t->rank == x->rank;
+        for (int k = 0; fits && k < x->rank; k++)
+            if (k != axis && t->dims[k] != x->dims[k]) fits = false;
+        if (!fits) {
+            char a[96], b[96];
+            return ox_fail(c, ONYX_E_SHAPE, "input %d of shape %s does not fit input 0 of shape %s on axis %d",
+                           i, ox_shape_str(a, sizeof a, t->rank, t->dims),
+                           ox_shape_str(b, sizeof b, x->rank, x->dims), axis);
+        }
+        if (dims[axis] > INT64_MAX - t->dims[axis])
+            return ox_fail(c, ONYX_E_SHAPE, "output too large");
+        dims[axis] += t->dims[axis];
+    }
+    int64_t n;
+    if (!ox_shape_numel(x->rank, dims, &n)) return ox_fail(c, ONYX_E_SHAPE, "output too large");
+    ox_set_shape(c->out[0], x->dtype, x->rank, dims);
+    return ONYX_OK;
+}
+
+static onyx_status concat_run(ox_ctx *c)
+{
+    const onyx_tensor *x = c->in[0];
+    int axis;
+    onyx_status st = concat_axis(c, x->rank, &axis);
+    if (st) return st;
+    /* Each outer index takes one contiguous block from every input in turn. */
+    int64_t outer = 1, inner = 1;
+    for (int k = 0; k < axis; k++) outer *= x->dims[k];
+    for (int k = axis + 1; k < x->rank; k++) inner *= x->dims[k];
+    size_t es = onyx_dtype_size(x->dtype);
+    char *y = c->out[0]->data;
+    for (int64_t o = 0; o < outer; o++)
+        for (int i = 0; i < c->n_in; i++) {
+            size_t block = (size_t)(c->in[i]->dims[axis] * inner) * es;
+            if (!block) continue; /* empty inputs may have NULL data */
+            memcpy(y, (const char *)c->in[i]->data + (size_t)o * block, block);
+            y += block;
+        }
+    return ONYX_OK;
+}
+
+/* ---- Transpose --------------------------------------------------------------------------- */
+
+/* Output dim i is input dim perm[i]; the default reverses the dims. */
+static onyx_status transpose_perm(ox_ctx *c, int rank, int *perm)
+{
+    const int64_t *p;
+    size_t n = ox_attr_ints(c, "perm", &p);
+    if (!ox_attr_has(c, "perm")) {
+        for (int i = 0; i < rank; i++) perm[i] = rank - 1 - i;
+        return ONYX_OK;
+    }
+    onyx_status st = ox_attr_expect(c, "perm", OX_ATTR_INTS);
+    if (st) return st;
+    if (n != (size_t)rank)
+        return ox_fail(c, ONYX_E_ARG, "perm has %zu entries for rank %d", n, rank);
+    bool used[ONYX_MAX_RANK] = {false};
+    for (int i = 0; i < rank; i++) {
+        int a;
+        if ((st = ox_norm_axis(c, p[i], rank, "perm entry", &a))) return st;
+        if (used[a]) return ox_fail(c, ONYX_E_ARG, "perm repeats axis %d", a);
+        used[a] = true;
+        perm[i] = a;
+    }
+    return ONYX_OK;
+}
+
+static onyx_status transpose_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, 1);
+    if (st) return st;
+    const onyx_tensor *x = c->in[0];
+    int perm[ONYX_MAX_RANK];
+    int64_t dims[ONYX_MAX_RANK];
+    size_t es;
+    if ((st = ox_elem_size(c, x->dtype, &es)) || (st = transpose_perm(c, x->rank, perm))) return st;
+    for (int i = 0; i < x->rank; i++) dims[i] = x->dims[perm[i]];
+    ox_set_shape(c->out[0], x->dtype, x->rank, dims);
+    return ONYX_OK;
+}
+
+static onyx_status transpose_run(ox_ctx *c)
+{
+    const onyx_tensor *x = c->in[0];
+    int perm[ONYX_MAX_RANK];
+    int64_t in_strides[ONYX_MAX_RANK], strides[ONYX_MAX_RANK];
+    onyx_status st = transpose_perm(c, x->rank, perm);
+    if (st) return st;
+    ox_dense_strides(x->rank, x->dims, in_strides);
+    for (int i = 0; i < x->rank; i++) strides[i] = in_strides[perm[i]];
+    ox_copy_strided(c->out[0]->data, x->data, onyx_dtype_size(x->dtype), x->rank, c->out[0]->dims,
+                    0, strides, c->threads);
+    return ONYX_OK;
+}
+
+/* ---- Cast -------------------------------------------------------------------------------- */
+
+/* Cast converts through a wide intermediate: double when either side is floating point
+ * (exact for every source float), else the integer's two's-complement bits in uint64
+ * (so integer narrowing keeps the low bits, as the spec asks). */
+enum { CAST_NONE, CAST_INT, CAST_FLOAT };
+
+static int cast_class(onyx_dtype t)
+{
+    switch (t) {
+    case ONYX_DTYPE_FLOAT: case ONYX_DTYPE_DOUBLE: case ONYX_DTYPE_FLOAT16:
+    case ONYX_DTYPE_BFLOAT16:
+        return CAST_FLOAT;
+    case ONYX_DTYPE_BOOL: case ONYX_DTYPE_INT8: case ONYX_DTYPE_UINT8: case ONYX_DTYPE_INT16:
+    case ONYX_DTYPE_UINT16: case ONYX_DTYPE_INT32: case ONYX_DTYPE_UINT32: case ONYX_DTYPE_INT64:
+    case ONYX_DTYPE_UINT64: case ONYX_DTYPE_INT4: case ONYX_DTYPE_UINT4: case ONYX_DTYPE_INT2:
+    case ONYX_DTYPE_UINT2:
+        return CAST_INT;
+    default:
+        return CAST_NONE; /* strings, float8, float4, complex: not yet */
+    }
+}
+
+#define CAST_CHUNK 256
+
+#define LOAD(T, conv) \
+    for (int64_t k = 0; k < n; k++) buf[k] = conv(((const T *)x->data)[at + k]); \
+    break
+#define AS_F64(v) ((double)(v))
+#define AS_BITS(v) ((uint64_t)(int64_t)(v)) /* sign-extends signed sources */
+
+static void load_f64(const onyx_tensor *x, int64_t at, int64_t n, double *buf)
+{
+    switch (x->dtype) {
+    case ONYX_DTYPE_FLOAT: LOAD(float, AS_F64);
+    case ONYX_DTYPE_DOUBLE: LOAD(double, AS_F64);
+    case ONYX_DTYPE_FLOAT16: LOAD(uint16_t, (double)ox_f16_to_f32);
+    case ONYX_DTYPE_BFLOAT16: LOAD(uint16_t, (double)ox_bf16_to_f32);
+    case ONYX_DTYPE_INT8: case ONYX_DTYPE_INT4: case ONYX_DTYPE_INT2: LOAD(int8_t, AS_F64);
+    case ONYX_DTYPE_INT16: LOAD(int16_t, AS_F64);
+    case ONYX_DTYPE_INT32: LOAD(int32_t, AS_F64);
+    /* int64/uint64 beyond 2^53 round twice (to double, then to a narrower float). */
+    case ONYX_DTYPE_INT64: LOAD(int64_t, AS_F64);
+    case ONYX_DTYPE_UINT16: LOAD(uint16_t, AS_F64);
+    case ONYX_DTYPE_UINT32: LOAD(uint32_t, AS_F64);
+    case ONYX_DTYPE_UINT64: LOAD(uint64_t, AS_F64);
+    default: LOAD(uint8_t, AS_F64); /* uint8, uint4, uint2, bool */
+    }
+}
+
+static void load_bits(const onyx_tensor *x, int64_t at, int64_t n, uint64_t *buf)
+{
+    switch (x->dtype) {
+    case ONYX_DTYPE_INT8: case ONYX_DTYPE_INT4: case ONYX_DTYPE_INT2: LOAD(int8_t, AS_BITS);
+    case ONYX_DTYPE_INT16: LOAD(int16_t, AS_BITS);
+    case ONYX_DTYPE_INT32: LOAD(int32_t, AS_BITS);
+    case ONYX_DTYPE_INT64: LOAD(int64_t, AS_BITS);
+    case ONYX_DTYPE_UINT16: LOAD(uint16_t, (uint64_t));
+    case ONYX_DTYPE_UINT32: LOAD(uint32_t, (uint64_t));
+    case ONYX_DTYPE_UINT64: LOAD(uint64_t, (uint64_t));
+    default: LOAD(uint8_t, (uint64_t)); /* uint8, uint4, uint2, bool */
+    }
+}
+
+/* double -> float rounding to odd: truncate, then set the last mantissa bit if inexact.
+ * Rounding that to float16/bfloat16 (far fewer mantissa bits) then rounds exactly as a
+ * direct double -> float16 conversion would, avoiding double-rounding errors. */
+static float f64_to_f32_odd(double v)
+{
+    float f = (float)v;
+    if ((double)f == v || f - f != 0.0f) return f; /* exact, infinite or NaN */
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    if ((f < 0 ? -(double)f : (double)f) > (v < 0 ? -v : v)) b -= 1; /* towards zero */
+    b |= 1;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+/* Signed and unsigned variants of a type may alias, so integers are stored through the
+ * unsigned type: narrowing then keeps the low bits without implementation-defined casts. */
+#define STORE(T, conv) \
+    for (int64_t k = 0; k < n; k++) ((T *)y->data)[at + k] = conv(buf[k]); \
+    break
+
+static void store_f64(onyx_tensor *y, int64_t at, int64_t n, const double *buf)
+{
+    switch (y->dtype) {
+    case ONYX_DTYPE_FLOAT: STORE(float, (float));
+    case ONYX_DTYPE_FLOAT16:
+        for (int64_t k = 0; k < n; k++)
+            ((uint16_t *)y->data)[at + k] = ox_f32_to_f16(f64_to_f32_odd(buf[k]));
+        break;
+    case ONYX_DTYPE_BFLOAT16:
+        for (int64_t k = 0; k < n; k++)
+            ((uint16_t *)y->data)[at + k] = ox_f32_to_bf16(f64_to_f32_odd(buf[k]));
+        break;
+    default: STORE(double, AS_F64);
+    }
+}
+
+#define LOW4S(v) ((uint8_t)((((v) & 0xFu) ^ 8u) - 8u)) /* sign-extended low 4 bits */
+#define LOW2S(v) ((uint8_t)((((v) & 0x3u) ^ 2u) - 2u))
+#define LOW4U(v) ((uint8_t)((v) & 0xFu))
+#define LOW2U(v) ((uint8_t)((v) & 0x3u))
+#define NONZERO(v) ((uint8_t)((v) != 0))
+
+static void store_bits(onyx_tensor *y, int64_t at, int64_t n, const uint64_t *buf)
+{
+    switch (y->dtype) {
+    case ONYX_DTYPE_BOOL: STORE(uint8_t, NONZERO);
+    case ONYX_DTYPE_INT4: STORE(uint8_t, LOW4S);
+    case ONYX_DTYPE_UINT4: STORE(uint8_t, LOW4U);
+    case ONYX_DTYPE_INT2: STORE(uint8_t, LOW2S);
+    case ONYX_DTYPE_UINT2: STORE(uint8_t, LOW2U);
+    case ONYX_DTYPE_INT16: case ONYX_DTYPE_UINT16: STORE(uint16_t, (uint16_t));
+    case ONYX_DTYPE_INT32: case ONYX_DTYPE_UINT32: STORE(uint32_t, (uint32_t));
+    case ONYX_DTYPE_INT64: case ONYX_DTYPE_UINT64: STORE(uint64_t, (uint64_t));
+    default: STORE(uint8_t, (uint8_t)); /* int8, uint8 */
+    }
+}
+
+/* Float to integer bits: truncation toward zero. Out-of-range values are undefined in ONNX;
+ * here they saturate to the int64 (uint64) range before narrowing and NaN gives 0, so the
+ * conversion itself is always defined C. Bool is "nonzero", NaN included. */
+static uint64_t f64_to_bits(double v, onyx_dtype to)
+{
+    if (to == ONYX_DTYPE_BOOL) return v != 0.0;
+    if (v != v) return 0;
+    if (to == ONYX_DTYPE_UINT64 && v >= 0.0)
+        return v >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)v;
+    if (v >= 9223372036854775808.0) return (uint64_t)INT64_MAX;
+    if (v < -9223372036854775808.0) return (uint64_t)INT64_MIN;
+    return (uint64_t)(int64_t)v;
+}
+
+/* The dtype named by Cast's `to`: an int, or (opset 1) a TensorProto enum name. */
+static onyx_status cast_target(ox_ctx *c, onyx_dtype *to)
+{
+    const ox_attr *a = ox_node_attr(c->node, "to");
+    if (!a) return ox_fail(c, ONYX_E_ARG, "attribute 'to' is missing");
+    if (a->type == OX_ATTR_INT) {
+        if (!ox_dtype_valid((int)a->i) || a->i == 0)
+            return ox_fail(c, ONYX_E_ARG, "'to' = %lld is not a dtype", (long long)a->i);
+        *to = (onyx_dtype)a->i;
+        return ONYX_OK;
+    }
+    if (a->type == OX_ATTR_STRING)
+        for (int t = 1; t < ONYX_DTYPE_COUNT_; t++) {
+            const char *name = onyx_dtype_name((onyx_dtype)t), *s = a->s;
+            while (*s && tolower((unsigned char)*s) == *name) s++, name++; /* names are lower case */
+            if (!*s && !*name) {
+                *to = (onyx_dtype)t;
+                return ONYX_OK;
+            }
+        }
+    return ox_fail(c, ONYX_E_ARG, "attribute 'to' does not name a dtype");
+}
+
+static onyx_status cast_infer(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, 1);
+    onyx_dtype to = ONYX_DTYPE_UNDEFINED;
+    if (st || (st = cast_target(c, &to))) return st;
+    const onyx_tensor *x = c->in[0];
+    if (cast_class(x->dtype) == CAST_NONE || cast_class(to) == CAST_NONE)
+        return ox_fail(c, ONYX_E_UNSUPPORTED, "cast from %s to %s is not supported yet",
+                       onyx_dtype_name(x->dtype), onyx_dtype_name(to));
+    ox_set_shape(c->out[0], to, x->rank, x->dims);
+    return ONYX_OK;
+}
+
+static onyx_status cast_run(ox_ctx *c)
+{
+    const onyx_tensor *x = c->in[0];
+    onyx_tensor *y = c->out[0];
+    if (x->dtype == y->dtype) {
+        ox_copy_bytes(y->data, x->data, ox_tensor_bytes(x));
+        return ONYX_OK;
+    }
+    bool via_float = cast_class(x->dtype) == CAST_FLOAT || cast_class(y->dtype) == CAST_FLOAT;
+    double f[CAST_CHUNK];
+    uint64_t bits[CAST_CHUNK];
+    int64_t total = ox_tensor_numel(x);
+    for (int64_t at = 0; at < total; at += CAST_CHUNK) {
+        int64_t n = total - at < CAST_CHUNK ? total - at : CAST_CHUNK;
+        if (!via_float) {
+            load_bits(x, at, n, bits);
+        } else {
+            load_f64(x, at, n, f);
+            if (cast_class(y->dtype) == CAST_FLOAT) {
+                store_f64(y, at, n, f);
+                continue;
+            }
+            for (int64_t k = 0; k < n; k++) bits[k] = f64_to_bits(f[k], y->dtype);
+        }
+        store_bits(y, at, n, bits);
+    }
+    return ONYX_OK;
+}
+
+/* ---- registry ---------------------------------------------------------------------------- */
+
+const ox_op ox_ops_shape[] = {
+    {"Identity", "", 1, 28, identity_infer, view_run, OX_OP_VIEW},
+    {"Flatten", "", 1, 28, flatten_infer, view_run, OX_OP_VIEW},
+    {"Reshape", "", 1, 28, reshape_infer, view_run, OX_OP_VIEW},
+    {"Squeeze", "", 1, 28, squeeze_infer, view_run, OX_OP_VIEW},
+    {"Unsqueeze", "", 1, 28, unsqueeze_infer, view_run, OX_OP_VIEW},
+    {"Dropout", "", 1, 28, dropout_infer, dropout_run, OX_OP_VIEW},
+    {"Shape", "", 1, 28, shape_infer, shape_run, 0},
+    {"Constant", "", 1, 28, constant_infer, constant_run, 0},
+    {"Concat", "", 1, 28, concat_infer, concat_run, 0},
+    {"Transpose", "", 1, 28, transpose_infer, transpose_run, 0},
+    {"Cast", "", 1, 28, cast_infer, cast_run, 0},
+};
+const size_t ox_ops_shape_count = sizeof ox_ops_shape / sizeof ox_ops_shape[0];

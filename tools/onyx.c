@@ -1,0 +1,62 @@
+/* onyx.c — the onyx command-line tool: picks a command and hands it the arguments. */
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: onyx <command> [arguments]\n"
+          "\n"
+          "commands:\n"
+          "  info MODEL [--opt N]\n"
+          "      inputs, outputs, opsets, producer, op counts, parameters, planned arena size,\n"
+          "      and the ops onyx does not implement (exit code 1 if there are any)\n"
+          "  run MODEL [--input [NAME=]PATH]... [--output-dir DIR] [--threads N] [--opt N] [--classify]\n"
+          "      run a model on .npy or .pb inputs (bound in graph order, or by NAME=);\n"
+          "      writes DIR/<output>.npy, or prints each output's first values;\n"
+          "      --classify prints class=<argmax> score=<value> for [K] and [1,K] outputs\n"
+          "  check DIR... [--opt N] [--threads N] [-v]\n"
+          "      run ONNX backend test folders (model.onnx + test_data_set_*) and compare\n"
+          "  ops\n"
+          "      the operators this build implements: name, domain, first and last model opset\n"
+          "  help       this text\n"
+          "  version    the onyx version\n"
+          "\n"
+          "--opt: 0 no graph optimisation, 1 basic, 2 all (default)\n"
+          "--threads: 0 all cores (default)\n",
+          f);
+}
+
+/* One line per implemented op, tab-separated (docs/ops.md is generated from this). */
+static int cmd_ops(void)
+{
+    for (size_t i = 0; i < onyx_op_count(); i++) {
+        const char *name, *domain;
+        int lo, hi;
+        if (onyx_op_info(i, &name, &domain, &lo, &hi) == ONYX_OK) printf("%s\t%s\t%d\t%d\n", name, domain, lo, hi);
+    }
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0) return cmd_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "ops") == 0) return cmd_ops();
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("onyx %s\n", onyx_version());
+        return CLI_EXIT_OK;
+    }
+    cli_error("unknown command '%s' (try 'onyx help')", cmd);
+    return CLI_EXIT_USAGE;
+}
