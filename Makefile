@@ -38,6 +38,8 @@ endif
 ifeq ($(OPENMP),1)
   CFLAGS  += -fopenmp
   LDFLAGS += -fopenmp
+else
+  CFLAGS  += -Wno-unknown-pragmas  # the same sources, their omp pragmas inert
 endif
 ifeq ($(BLAS),openblas)
   CPPFLAGS += -DONYX_HAVE_OPENBLAS $(shell pkg-config --cflags openblas 2>/dev/null)

@@ -28,6 +28,8 @@ typedef struct ox_ctx {
     char *msg;             /* error message buffer */
     size_t msg_cap;
     int need_value;        /* infer: the input whose unknown value stopped it (ox_need_value), else -1 */
+    ox_pool *strings;      /* run: where ops that produce string tensors put the bytes (the
+                            * output holds `char *` into it); emptied before each run */
 } ox_ctx;
 
 enum {

@@ -1,0 +1,292 @@
+/* conv.c — convolution: im2col + GEMM for float, a direct loop for double. */
+#include <string.h>
+
+#include "conv.h"
+#include "gemm.h"
+
+/* The im2col matrix is built this many bytes at a time (at least OX_CONV_MIN_TILE output
+ * positions), so scratch stays bounded whatever the image size. */
+#define OX_CONV_COL_BYTES ((int64_t)4 << 20)
+#define OX_CONV_MIN_TILE 64
+
+int64_t ox_window_in_size(const ox_window *w)
+{
+    int64_t n = 1;
+    for (int d = 0; d < w->nd; d++) n *= w->in[d];
+    return n;
+}
+
+int64_t ox_window_out_size(const ox_window *w)
+{
+    int64_t n = 1;
+    for (int d = 0; d < w->nd; d++) n *= w->out[d];
+    return n;
+}
+
+int64_t ox_window_kernel_size(const ox_window *w)
+{
+    int64_t n = 1;
+    for (int d = 0; d < w->nd; d++) n *= w->kernel[d];
+    return n;
+}
+
+/* Splits flat index i into coordinates over dims (row-major). */
+static void unflatten(int nd, const int64_t *dims, int64_t i, int64_t *coord)
+{
+    for (int d = nd - 1; d >= 0; d--) {
+        coord[d] = i % dims[d];
+        i /= dims[d];
+    }
+}
+
+/* ---- float: im2col + GEMM -------------------------------------------------------------- */
+
+static bool is_pointwise(const ox_window *w)
+{
+    for (int d = 0; d < w->nd; d++)
+        if (w->kernel[d] != 1 || w->stride[d] != 1 || w->pad_begin[d] != 0 || w->out[d] != w->in[d])
+            return false;
+    return true;
+}
+
+static int64_t col_rows(const ox_conv_shape *s)
+{
+    return s->in_channels / s->group * ox_window_kernel_size(&s->win);
+}
+
+/* Output positions per im2col tile. */
+static int64_t tile_cols(const ox_conv_shape *s)
+{
+    int64_t out = ox_window_out_size(&s->win), rows = col_rows(s);
+    int64_t t = rows > 0 ? OX_CONV_COL_BYTES / (rows * (int64_t)sizeof(float)) : out;
+    if (t < OX_CONV_MIN_TILE) t = OX_CONV_MIN_TILE;
+    return t < out ? t : out;
+}
+
+/* Each output channel reads a single input channel: the direct loop wins over GEMM. */
+static bool is_depthwise(const ox_conv_shape *s) { return s->in_channels == s->group; }
+
+size_t ox_conv_f32_scratch(const ox_conv_shape *s)
+{
+    if (is_pointwise(&s->win) || is_depthwise(s)) return 0;
+    return (size_t)(col_rows(s) * tile_cols(s)) * sizeof(float);
+}
+
+/* One row of the im2col matrix: input channel plane xc seen through kernel tap k, for the
+ * output positions [p0, p0 + np). Padding reads as zero. */
+static void im2col_row(const ox_window *w, const float *xc, const int64_t *k, int64_t p0,
+                       int64_t np, float *dst)
+{
+    const int last = w->nd - 1;
+    const int64_t in_l = w->in[last], s_l = w->stride[last];
+    int64_t o[OX_WIN_MAX_DIMS];
+    unflatten(w->nd, w->out, p0, o);
+    for (int64_t j = 0; j < np;) {
+        /* A segment: consecutive output positions along the last dim. */
+        int64_t seg = w->out[last] - o[last];
+        if (seg > np - j) seg = np - j;
+        bool inside = true;
+        int64_t base = 0;
+        for (int d = 0; d < last; d++) {
+            int64_t pos = o[d] * w->stride[d] - w->pad_begin[d] + k[d] * w->dil[d];
+            if (pos < 0 || pos >= w->in[d]) inside = false;
+            base = base * w->in[d] + pos;
+        }
+        float *out = dst + j;
+        if (!inside) {
+            memset(out, 0, (size_t)seg * sizeof *out);
+        } else {
+            const float *row = xc + base * in_l;
+            int64_t start = o[last] * s_l - w->pad_begin[last] + k[last] * w->dil[last];
+            int64_t q0, q1;
+            ox_clip_range(start, s_l, seg, 0, in_l, &q0, &q1);
+            for (int64_t q = 0; q < q0; q++) out[q] = 0.0f;
+            for (int64_t q = q0; q < q1; q++) out[q] = row[start + q * s_l];
+            for (int64_t q = q1; q < seg; q++) out[q] = 0.0f;
+        }
+        j += seg;
+        o[last] += seg;
+        for (int d = last; d > 0 && o[d] == w->out[d]; d--) {
+            o[d] = 0;
+            o[d - 1]++;
+        }
+    }
+}
+
+/* The im2col matrix [channels * kernel_size, np] of channels planes of x. */
+static void im2col_tile(const ox_window *w, int64_t channels, const float *x, int64_t p0,
+                        int64_t np, float *col, int threads)
+{
+    const int64_t kvol = ox_window_kernel_size(w), insz = ox_window_in_size(w);
+    const int64_t rows = channels * kvol;
+    (void)threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t k[OX_WIN_MAX_DIMS];
+        unflatten(w->nd, w->kernel, r % kvol, k);
+        im2col_row(w, x + (r / kvol) * insz, k, p0, np, col + r * np);
+    }
+}
+
+/* y rows start as the bias (or zero) so every GEMM can accumulate with beta = 1. */
+static void fill_bias(float *y, int64_t channels, int64_t size, const float *b)
+{
+    for (int64_t m = 0; m < channels; m++) {
+        float v = b ? b[m] : 0.0f;
+        float *row = y + m * size;
+        for (int64_t i = 0; i < size; i++) row[i] = v;
+    }
+}
+
+/* ---- direct -------------------------------------------------------------------------- */
+
+/* y[i] += a * x[i*step] for i < n. The contiguous case runs in blocks of 8, a shape that
+ * compilers vectorise even at -O2. */
+static void axpy_f32(float *restrict y, float a, const float *restrict x, int64_t step, int64_t n)
+{
+    int64_t i = 0;
+    if (step == 1)
+        for (; i + 8 <= n; i += 8)
+            for (int j = 0; j < 8; j++) y[i + j] += a * x[i + j];
+    for (; i < n; i++) y[i] += a * x[i * step];
+}
+
+static void axpy_f64(double *restrict y, double a, const double *restrict x, int64_t step,
+                     int64_t n)
+{
+    int64_t i = 0;
+    if (step == 1)
+        for (; i + 8 <= n; i += 8)
+            for (int j = 0; j < 8; j++) y[i + j] += a * x[i + j];
+    for (; i < n; i++) y[i] += a * x[i * step];
+}
+
+/* y (one output plane, holding the bias) += the correlation of the cg input planes x with
+ * the kernels wk (cg planes of kernel-size taps). The output is walked a line at a time;
+ * for each combination of outer-dim taps, each tap of the last dim adds a scaled, strided
+ * input segment to the line, so the inner loop runs along the output line. */
+#define DIRECT_PLANE(NAME, T, AXPY)                                                           \
+    static void NAME(const ox_window *w, int64_t cg, const T *x, const T *wk, T *y)           \
+    {                                                                                         \
+        const int last = w->nd - 1;                                                           \
+        const int64_t insz = ox_window_in_size(w), kvol = ox_window_kernel_size(w);           \
+        const int64_t nl = w->out[last], in_l = w->in[last], s_l = w->stride[last];           \
+        int64_t xs[OX_WIN_MAX_DIMS], ks[OX_WIN_MAX_DIMS];                                     \
+        int64_t o[OX_WIN_MAX_DIMS] = {0}, k0[OX_WIN_MAX_DIMS], k1[OX_WIN_MAX_DIMS];           \
+        int64_t k[OX_WIN_MAX_DIMS];                                                           \
+        xs[last] = ks[last] = 1;                                                              \
+        for (int d = last - 1; d >= 0; d--) {                                                 \
+            xs[d] = xs[d + 1] * w->in[d + 1];                                                 \
+            ks[d] = ks[d + 1] * w->kernel[d + 1];                                             \
+        }                                                                                     \
+        if (ox_window_out_size(w) == 0) return;                                               \
+        for (T *yl = y;; yl += nl) {                                                          \
+            bool any = true;                                                                  \
+            for (int d = 0; d < last; d++) {                                                  \
+                ox_window_taps(w, d, o[d], 0, w->in[d], &k0[d], &k1[d]);                      \
+                any = any && k0[d] < k1[d];                                                   \
+                k[d] = k0[d];                                                                 \
+            }                                                                                 \
+            while (any) {                                                                     \
+                int64_t xo = 0, wo = 0;                                                       \
+                for (int d = 0; d < last; d++) {                                              \
+                    xo += (o[d] * w->stride[d] - w->pad_begin[d] + k[d] * w->dil[d]) * xs[d]; \
+                    wo += k[d] * ks[d];                                                       \
+                }                                                                             \
+                for (int64_t c = 0; c < cg; c++) {                                            \
+                    const T *xr = x + c * insz + xo, *wr = wk + c * kvol + wo;                \
+                    for (int64_t kl = 0; kl < w->kernel[last]; kl++) {                        \
+                        const int64_t start = kl * w->dil[last] - w->pad_begin[last];         \
+                        const T wv = wr[kl];                                                  \
+                        int64_t q0, q1;                                                       \
+                        ox_clip_range(start, s_l, nl, 0, in_l, &q0, &q1);                     \
+                        if (q0 < q1)                                                          \
+                            AXPY(yl + q0, wv, xr + (start + q0 * s_l), s_l, q1 - q0);         \
+                    }                                                                         \
+                }                                                                             \
+                int d = last - 1;                                                             \
+                while (d >= 0 && ++k[d] == k1[d]) {                                           \
+                    k[d] = k0[d];                                                             \
+                    d--;                                                                      \
+                }                                                                             \
+                any = d >= 0;                                                                 \
+            }                                                                                 \
+            if (!ox_window_next_line(w, o)) break;                                            \
+        }                                                                                     \
+    }
+
+DIRECT_PLANE(direct_plane_f32, float, axpy_f32)
+DIRECT_PLANE(direct_plane_f64, double, axpy_f64)
+
+#ifdef _OPENMP
+#define OX_CONV_OMP_FOR \
+    _Pragma("omp parallel for num_threads(threads) schedule(static) if (threads > 1)")
+#else
+#define OX_CONV_OMP_FOR
+#endif
+
+/* The direct convolution, one output plane per task. */
+#define DIRECT_CONV(NAME, PLANE, T)                                                           \
+    static void NAME(const ox_conv_shape *s, const T *x, const T *w, const T *b, T *y,        \
+                     int threads)                                                             \
+    {                                                                                         \
+        const int64_t cg = s->in_channels / s->group, mg = s->out_channels / s->group;        \
+        const int64_t insz = ox_window_in_size(&s->win), outsz = ox_window_out_size(&s->win); \
+        const int64_t kvol = ox_window_kernel_size(&s->win);                                  \
+        const int64_t planes = s->batch * s->out_channels;                                    \
+        (void)threads;                                                                        \
+        OX_CONV_OMP_FOR                                                                       \
+        for (int64_t pl = 0; pl < planes; pl++) {                                             \
+            const int64_t n = pl / s->out_channels, oc = pl % s->out_channels;                \
+            T *yp = y + pl * outsz;                                                           \
+            for (int64_t i = 0; i < outsz; i++) yp[i] = b ? b[oc] : (T)0;                     \
+            PLANE(&s->win, cg, x + (n * s->in_channels + oc / mg * cg) * insz,                \
+                  w + oc * cg * kvol, yp);                                                    \
+        }                                                                                     \
+    }
+
+DIRECT_CONV(direct_conv_f32, direct_plane_f32, float)
+DIRECT_CONV(direct_conv_f64, direct_plane_f64, double)
+
+void ox_conv_f32(const ox_conv_shape *s, const float *x, const float *w, const float *b,
+                 float *y, void *scratch, int threads)
+{
+    const ox_window *win = &s->win;
+    const int64_t cg = s->in_channels / s->group, mg = s->out_channels / s->group;
+    const int64_t insz = ox_window_in_size(win), outsz = ox_window_out_size(win);
+    const int64_t rows = col_rows(s);
+    const bool pointwise = is_pointwise(win);
+    const int64_t tile = pointwise ? outsz : tile_cols(s);
+    float *col = scratch;
+    if (is_depthwise(s)) {
+        direct_conv_f32(s, x, w, b, y, threads);
+        return;
+    }
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t g = 0; g < s->group; g++) {
+            const float *xg = x + (n * s->in_channels + g * cg) * insz;
+            const float *wg = w + g * mg * rows;
+            float *yg = y + (n * s->out_channels + g * mg) * outsz;
+            fill_bias(yg, mg, outsz, b ? b + g * mg : NULL);
+            if (rows == 0 || outsz == 0) continue;
+            if (pointwise) {
+                ox_sgemm(false, false, mg, outsz, rows, 1.0f, wg, rows, xg, insz, 1.0f, yg, outsz,
+                         threads);
+                continue;
+            }
+            for (int64_t p0 = 0; p0 < outsz; p0 += tile) {
+                int64_t np = outsz - p0 < tile ? outsz - p0 : tile;
+                im2col_tile(win, cg, xg, p0, np, col, threads);
+                ox_sgemm(false, false, mg, np, rows, 1.0f, wg, rows, col, np, 1.0f, yg + p0,
+                         outsz, threads);
+            }
+        }
+}
+
+void ox_conv_f64(const ox_conv_shape *s, const double *x, const double *w, const double *b,
+                 double *y, int threads)
+{
+    direct_conv_f64(s, x, w, b, y, threads);
+}

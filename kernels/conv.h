@@ -1,0 +1,92 @@
+/* conv.h — convolution kernels (NCHW layout, any number of spatial dims), and the sliding
+ * window geometry they share with the pooling kernels.
+ *
+ * float runs as im2col + ox_sgemm (1x1 stride-1 unpadded convolutions skip im2col), except
+ * when each output channel reads a single input channel (depthwise): GEMM would then mostly
+ * move data, so a direct loop runs instead. double always runs the direct loop (it is rare,
+ * and the direct loop needs no scratch). */
+#ifndef ONYX_KERNELS_CONV_H
+#define ONYX_KERNELS_CONV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OX_WIN_MAX_DIMS 6 /* spatial dims: a tensor of rank ONYX_MAX_RANK minus N and C */
+
+/* A window sliding over the nd spatial dims of one plane. Output position o along dim d
+ * covers input positions o*stride[d] - pad_begin[d] + k*dil[d] for taps k in [0, kernel[d]);
+ * positions outside [0, in[d]) are padding. pad_end only matters to pools that count the
+ * padding (the output size is decided by whoever fills the struct). */
+typedef struct ox_window {
+    int nd;
+    int64_t in[OX_WIN_MAX_DIMS];
+    int64_t out[OX_WIN_MAX_DIMS];
+    int64_t kernel[OX_WIN_MAX_DIMS];
+    int64_t stride[OX_WIN_MAX_DIMS];
+    int64_t dil[OX_WIN_MAX_DIMS];
+    int64_t pad_begin[OX_WIN_MAX_DIMS];
+    int64_t pad_end[OX_WIN_MAX_DIMS];
+} ox_window;
+
+int64_t ox_window_in_size(const ox_window *w);     /* elements of one input plane */
+int64_t ox_window_out_size(const ox_window *w);    /* elements of one output plane */
+int64_t ox_window_kernel_size(const ox_window *w); /* taps of one window */
+
+/* Index range [q0, q1) of the q in [0, n) with lo <= start + q*step < hi (step > 0);
+ * q0 == q1 when there is none. Inline: it runs once per output position and dim. */
+static inline void ox_clip_range(int64_t start, int64_t step, int64_t n, int64_t lo, int64_t hi,
+                                 int64_t *q0, int64_t *q1)
+{
+    int64_t a, b;
+    if (start >= hi) {
+        a = b = 0;
+    } else if (step == 1) { /* the common case, without divisions */
+        a = start >= lo ? 0 : lo - start;
+        b = hi - start;
+    } else {
+        a = start >= lo ? 0 : (lo - start + step - 1) / step;
+        b = (hi - 1 - start) / step + 1;
+    }
+    if (b > n) b = n;
+    if (a > b) a = b;
+    *q0 = a;
+    *q1 = b;
+}
+
+/* The taps [k0, k1) of output coordinate o along dim d that fall inside [lo, hi) of the
+ * input (lo = 0, hi = in[d] for the real input). k0 == k1 when none does. */
+static inline void ox_window_taps(const ox_window *w, int d, int64_t o, int64_t lo, int64_t hi,
+                                  int64_t *k0, int64_t *k1)
+{
+    ox_clip_range(o * w->stride[d] - w->pad_begin[d], w->dil[d], w->kernel[d], lo, hi, k0, k1);
+}
+
+/* Advances the outer coordinates o[0 .. nd-2] to the next line of outputs (a line: all
+ * positions along the last dim), row-major; false after the last line. */
+static inline bool ox_window_next_line(const ox_window *w, int64_t *o)
+{
+    for (int d = w->nd - 2; d >= 0; d--) {
+        if (++o[d] < w->out[d]) return true;
+        o[d] = 0;
+    }
+    return false;
+}
+
+/* A grouped convolution of a batch: x [batch, in_channels, in...],
+ * w [out_channels, in_channels / group, kernel...], b [out_channels] or NULL,
+ * y [batch, out_channels, out...]. */
+typedef struct ox_conv_shape {
+    ox_window win;
+    int64_t batch, in_channels, out_channels, group;
+} ox_conv_shape;
+
+/* Scratch bytes ox_conv_f32 needs (0 for 1x1 stride-1 unpadded and depthwise convolutions).
+ * Bounded: the im2col matrix is built a tile of output positions at a time. */
+size_t ox_conv_f32_scratch(const ox_conv_shape *s);
+void ox_conv_f32(const ox_conv_shape *s, const float *x, const float *w, const float *b,
+                 float *y, void *scratch, int threads);
+void ox_conv_f64(const ox_conv_shape *s, const double *x, const double *w, const double *b,
+                 double *y, int threads);
+
+#endif

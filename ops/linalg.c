@@ -1,0 +1,501 @@
+/* linalg.c — Gemm, MatMul and Softmax.
+ *
+ * float and double go straight to the GEMM kernels; float16 and bfloat16 are widened to
+ * float32 in scratch memory, multiplied there and rounded back; int32/int64/uint32/uint64
+ * use the wrap-around integer GEMM. */
+#include <math.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "op.h"
+
+static const onyx_dtype matmul_types[] = {
+    ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE, ONYX_DTYPE_FLOAT16, ONYX_DTYPE_BFLOAT16,
+    ONYX_DTYPE_INT32, ONYX_DTYPE_INT64,  ONYX_DTYPE_UINT32,  ONYX_DTYPE_UINT64, 0};
+
+static bool is_half(onyx_dtype t) { return t == ONYX_DTYPE_FLOAT16 || t == ONYX_DTYPE_BFLOAT16; }
+
+/* float16/bfloat16 <-> float32 for n elements. */
+static void widen(onyx_dtype t, const void *src, int64_t n, float *dst)
+{
+    const uint16_t *s = src;
+    if (t == ONYX_DTYPE_FLOAT16)
+        for (int64_t i = 0; i < n; i++) dst[i] = ox_f16_to_f32(s[i]);
+    else
+        for (int64_t i = 0; i < n; i++) dst[i] = ox_bf16_to_f32(s[i]);
+}
+
+static void narrow(onyx_dtype t, const float *src, int64_t n, void *dst)
+{
+    uint16_t *d = dst;
+    if (t == ONYX_DTYPE_FLOAT16)
+        for (int64_t i = 0; i < n; i++) d[i] = ox_f32_to_f16(src[i]);
+    else
+        for (int64_t i = 0; i < n; i++) d[i] = ox_f32_to_bf16(src[i]);
+}
+
+/* Requests n float32 elements of scratch; fails if the byte count overflows. */
+static onyx_status want_float_scratch(ox_ctx *c, int64_t n)
+{
+    if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float))
+        return ox_fail(c, ONYX_E_LIMIT, "scratch size overflows");
+    c->scratch_bytes = (size_t)n * sizeof(float);
+    return ONYX_OK;
+}
+
+/* C = op(A) * op(B) (overwriting C) on any non-half dtype. `portable` picks the portable
+ * float kernels (used for batches of small products, which run in parallel). */
+static void gemm_plain(onyx_dtype t, bool portable, bool ta, bool tb, int64_t M, int64_t N,
+                       int64_t K, const void *A, int64_t lda, const void *B, int64_t ldb, void *C,
+                       int64_t ldc, int threads)
+{
+    switch (t) {
+    case ONYX_DTYPE_FLOAT:
+    case ONYX_DTYPE_FLOAT16:
+    case ONYX_DTYPE_BFLOAT16: /* halves arrive here already widened */
+        (portable ? ox_sgemm_portable : ox_sgemm)(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f,
+                                                  C, ldc, threads);
+        break;
+    case ONYX_DTYPE_DOUBLE:
+        (portable ? ox_dgemm_portable : ox_dgemm)(ta, tb, M, N, K, 1.0, A, lda, B, ldb, 0.0, C,
+                                                  ldc, threads);
+        break;
+    case ONYX_DTYPE_INT32:
+    case ONYX_DTYPE_UINT32:
+        ox_gemm_u32(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, threads);
+        break;
+    default: /* INT64, UINT64 */
+        ox_gemm_u64(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, threads);
+        break;
+    }
+}
+
+/* ---- Gemm ------------------------------------------------------------------------------ */
+
+typedef struct gemm_dims {
+    bool ta, tb;
+    int64_t M, N, K;
+} gemm_dims;
+
+static onyx_status gemm_dims_of(ox_ctx *c, gemm_dims *g)
+{
+    const onyx_tensor *a = c->in[0], *b = c->in[1];
+    char sa[96], sb[96];
+    if (a->rank != 2 || b->rank != 2)
+        return ox_fail(c, ONYX_E_SHAPE, "A %s and B %s must be matrices",
+                       ox_shape_str(sa, sizeof sa, a->rank, a->dims),
+                       ox_shape_str(sb, sizeof sb, b->rank, b->dims));
+    g->ta = ox_attr_int(c, "transA", 0) != 0;
+    g->tb = ox_attr_int(c, "transB", 0) != 0;
+    g->M = a->dims[g->ta ? 1 : 0];
+    g->K = a->dims[g->ta ? 0 : 1];
+    g->N = b->dims[g->tb ? 0 : 1];
+    if (b->dims[g->tb ? 1 : 0] != g->K)
+        return ox_fail(c, ONYX_E_SHAPE, "inner dimensions differ: A %s%s, B %s%s",
+                       ox_shape_str(sa, sizeof sa, a->rank, a->dims), g->ta ? "^T" : "",
+                       ox_shape_str(sb, sizeof sb, b->rank, b->dims), g->tb ? "^T" : "");
+    return ONYX_OK;
+}
+
+/* Integer Gemm applies alpha and beta exactly in wrap-around arithmetic, so they must be
+ * whole numbers. */
+static bool whole(float v, int64_t *out)
+{
+    if (!(v >= -9.0e18f && v <= 9.0e18f) || v != (float)(int64_t)v) return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+static onyx_status gemm_infer(ox_ctx *c)
+{
+    if (c->n_in < 2 || c->n_in > 3 || !c->in[0] || !c->in[1] || c->n_out != 1 || !c->out[0])
+        return ox_fail(c, ONYX_E_ARG, "expects 2 or 3 inputs and 1 output");
+    onyx_status st = ox_expect_dtype(c, 0, matmul_types);
+    if (st) return st;
+    const onyx_tensor *a = c->in[0], *b = c->in[1];
+    const onyx_tensor *cc = c->n_in > 2 ? c->in[2] : NULL;
+    if (b->dtype != a->dtype || (cc && cc->dtype != a->dtype))
+        return ox_fail(c, ONYX_E_SHAPE, "inputs must share one dtype");
+    static const char *const ints[] = {"transA", "transB", "broadcast"};
+    static const char *const floats[] = {"alpha", "beta"};
+    for (int i = 0; i < 3; i++)
+        if ((st = ox_attr_expect(c, ints[i], OX_ATTR_INT))) return st;
+    for (int i = 0; i < 2; i++)
+        if ((st = ox_attr_expect(c, floats[i], OX_ATTR_FLOAT))) return st;
+    gemm_dims g;
+    if ((st = gemm_dims_of(c, &g))) return st;
+    int64_t out_dims[2] = {g.M, g.N};
+
+    if (cc) {
+        /* C broadcasts one way to [M, N]; before opset 7 only with broadcast=1. */
+        bool exact = c->opset < 7 && !ox_attr_int(c, "broadcast", 0);
+        bool ok = cc->rank <= 2 && (!exact || cc->rank == 2);
+        for (int i = 0; ok && i < cc->rank; i++) {
+            int64_t d = cc->dims[i], want = out_dims[2 - cc->rank + i];
+            ok = d == want || (d == 1 && !exact);
+        }
+        if (!ok) {
+            char s1[96], s2[96];
+            return ox_fail(c, ONYX_E_SHAPE, "C %s does not broadcast to %s",
+                           ox_shape_str(s1, sizeof s1, cc->rank, cc->dims),
+                           ox_shape_str(s2, sizeof s2, 2, out_dims));
+        }
+    }
+    if (ox_dtype_is_int(a->dtype)) {
+        int64_t alpha, beta;
+        if (!whole(ox_attr_float(c, "alpha", 1.0f), &alpha) ||
+            !whole(ox_attr_float(c, "beta", 1.0f), &beta))
+            return ox_fail(c, ONYX_E_UNSUPPORTED,
+                           "integer Gemm needs whole-number alpha and beta");
+    }
+    if (is_half(a->dtype)) {
+        /* widened A, B and the float32 result */
+        st = want_float_scratch(c, g.M * g.K + g.K * g.N + g.M * g.N);
+        if (st) return st;
+    }
+    ox_set_shape(c->out[0], a->dtype, 2, out_dims);
+    return ONYX_OK;
+}
+
+/* Fills the M x N float/double matrix y with C broadcast (C of dtype t, y of dtype t or, for
+ * halves, float32). */
+static void fill_bias(const onyx_tensor *cc, int64_t M, int64_t N, void *y)
+{
+    const int64_t dims[2] = {M, N};
+    int64_t s[2];
+    ox_broadcast_strides(cc, 2, dims, s);
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            int64_t src = i * s[0] + j * s[1], dst = i * N + j;
+            switch (cc->dtype) {
+            case ONYX_DTYPE_DOUBLE: ((double *)y)[dst] = ((const double *)cc->data)[src]; break;
+            case ONYX_DTYPE_FLOAT: ((float *)y)[dst] = ((const float *)cc->data)[src]; break;
+            default: ((float *)y)[dst] = (float)ox_read_f64(cc, src); break;
+            }
+        }
+}
+
+/* Integer epilogue: y = alpha * y + beta * C, wrapping. */
+static void int_epilogue(onyx_dtype t, const onyx_tensor *cc, int64_t M, int64_t N,
+                         int64_t alpha, int64_t beta, void *y)
+{
+    const int64_t dims[2] = {M, N};
+    int64_t s[2] = {0, 0};
+    if (cc) ox_broadcast_strides(cc, 2, dims, s);
+    const bool wide = onyx_dtype_size(t) == 8;
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            int64_t src = i * s[0] + j * s[1], dst = i * N + j;
+            if (wide) {
+                uint64_t *y64 = y;
+                uint64_t v = (uint64_t)alpha * y64[dst];
+                if (cc) v += (uint64_t)beta * ((const uint64_t *)cc->data)[src];
+                y64[dst] = v;
+            } else {
+                uint32_t *y32 = y;
+                uint32_t v = (uint32_t)alpha * y32[dst];
+                if (cc) v += (uint32_t)beta * ((const uint32_t *)cc->data)[src];
+                y32[dst] = v;
+            }
+        }
+}
+
+static onyx_status gemm_run(ox_ctx *c)
+{
+    const onyx_tensor *a = c->in[0], *b = c->in[1];
+    const onyx_tensor *cc = c->n_in > 2 ? c->in[2] : NULL;
+    onyx_tensor *out = c->out[0];
+    gemm_dims g;
+    onyx_status st = gemm_dims_of(c, &g);
+    if (st) return st;
+    const float alpha = ox_attr_float(c, "alpha", 1.0f), beta = ox_attr_float(c, "beta", 1.0f);
+    const int64_t lda = a->dims[1], ldb = b->dims[1];
+    const onyx_dtype t = a->dtype;
+    if (g.M == 0 || g.N == 0) return ONYX_OK;
+    if (beta == 0) cc = NULL; /* as in BLAS: C is not read, so NaN in C does not leak */
+
+    if (ox_dtype_is_int(t)) {
+        int64_t ia = 1, ib = 1;
+        whole(alpha, &ia);
+        whole(beta, &ib);
+        gemm_plain(t, false, g.ta, g.tb, g.M, g.N, g.K, a->data, lda, b->data, ldb, out->data,
+                   g.N, c->threads);
+        if (ia != 1 || cc) int_epilogue(t, cc, g.M, g.N, ia, ib, out->data);
+        return ONYX_OK;
+    }
+    if (t == ONYX_DTYPE_DOUBLE) {
+        if (cc) fill_bias(cc, g.M, g.N, out->data);
+        ox_dgemm(g.ta, g.tb, g.M, g.N, g.K, alpha, a->data, lda, b->data, ldb, cc ? beta : 0.0,
+                 out->data, g.N, c->threads);
+        return ONYX_OK;
+    }
+    const float *A = a->data, *B = b->data;
+    float *Y = out->data;
+    if (is_half(t)) {
+        float *As = c->scratch, *Bs = As + g.M * g.K;
+        Y = Bs + g.K * g.N;
+        widen(t, a->data, g.M * g.K, As);
+        widen(t, b->data, g.K * g.N, Bs);
+        A = As;
+        B = Bs;
+    }
+    if (cc) fill_bias(cc, g.M, g.N, Y);
+    ox_sgemm(g.ta, g.tb, g.M, g.N, g.K, alpha, A, lda, B, ldb, cc ? beta : 0.0f, Y, g.N,
+             c->threads);
+    if (is_half(t)) narrow(t, Y, g.M * g.N, out->data);
+    return ONYX_OK;
+}
+
+/* ---- MatMul ---------------------------------------------------------------------------- */
+
+/* MatMul's operands as stacks of matrices: a 1-D A is a 1 x K row, a 1-D B a K x 1 column;
+ * the leading (batch) dims broadcast. */
+typedef struct mm_dims {
+    int64_t M, N, K;
+    int nb;                          /* batch rank of the output */
+    int64_t batch[ONYX_MAX_RANK];    /* output batch dims */
+    onyx_tensor abatch, bbatch;      /* each operand's own batch dims (for strides) */
+} mm_dims;
+
+static onyx_status mm_dims_of(ox_ctx *c, mm_dims *m)
+{
+    const onyx_tensor *a = c->in[0], *b = c->in[1];
+    char sa[96], sb[96];
+    if (a->rank < 1 || b->rank < 1)
+        return ox_fail(c, ONYX_E_SHAPE, "operands must have rank >= 1");
+    m->M = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
+    m->K = a->dims[a->rank - 1];
+    int64_t kb = b->dims[b->rank >= 2 ? b->rank - 2 : 0];
+    m->N = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
+    if (kb != m->K)
+        return ox_fail(c, ONYX_E_SHAPE, "inner dimensions of %s and %s differ",
+                       ox_shape_str(sa, sizeof sa, a->rank, a->dims),
+                       ox_shape_str(sb, sizeof sb, b->rank, b->dims));
+    memset(&m->abatch, 0, sizeof m->abatch);
+    memset(&m->bbatch, 0, sizeof m->bbatch);
+    m->abatch.rank = a->rank > 2 ? a->rank - 2 : 0;
+    m->bbatch.rank = b->rank > 2 ? b->rank - 2 : 0;
+    memcpy(m->abatch.dims, a->dims, sizeof(int64_t) * (size_t)m->abatch.rank);
+    memcpy(m->bbatch.dims, b->dims, sizeof(int64_t) * (size_t)m->bbatch.rank);
+    return ox_broadcast_shape(c, m->abatch.rank, m->abatch.dims, m->bbatch.rank, m->bbatch.dims,
+                              &m->nb, m->batch);
+}
+
+static onyx_status matmul_infer(ox_ctx *c)
+{
+    if (c->n_in != 2 || !c->in[0] || !c->in[1] || c->n_out != 1 || !c->out[0])
+        return ox_fail(c, ONYX_E_ARG, "expects 2 inputs and 1 output");
+    onyx_status st = ox_expect_dtype(c, 0, matmul_types);
+    if (st) return st;
+    const onyx_tensor *a = c->in[0], *b = c->in[1];
+    if (b->dtype != a->dtype)
+        return ox_fail(c, ONYX_E_SHAPE, "input dtypes differ: %s and %s",
+                       onyx_dtype_name(a->dtype), onyx_dtype_name(b->dtype));
+    mm_dims m;
+    if ((st = mm_dims_of(c, &m))) return st;
+    int64_t dims[ONYX_MAX_RANK];
+    int rank = m.nb;
+    memcpy(dims, m.batch, sizeof(int64_t) * (size_t)m.nb);
+    if (a->rank >= 2) dims[rank++] = m.M;
+    if (b->rank >= 2) dims[rank++] = m.N;
+    ox_set_shape(c->out[0], a->dtype, rank, dims);
+    if (is_half(a->dtype)) {
+        int64_t out_n = ox_tensor_numel(c->out[0]);
+        st = want_float_scratch(c, ox_tensor_numel(a) + ox_tensor_numel(b) + out_n);
+        if (st) return st;
+    }
+    return ONYX_OK;
+}
+
+/* Products at most this big (M*N*K) count as small: a batch of them runs one product per
+ * thread on the portable kernel instead of threading inside each product. The choice
+ * depends on shapes only, so results do not depend on the thread count. */
+#define MM_SMALL (64 * 64 * 64)
+
+static void matmul_batched(onyx_dtype t, const mm_dims *m, const void *A, const void *B,
+                           void *Y, int threads)
+{
+    const size_t es = onyx_dtype_size(t == ONYX_DTYPE_FLOAT16 || t == ONYX_DTYPE_BFLOAT16
+                                          ? ONYX_DTYPE_FLOAT : t);
+    const int64_t M = m->M, N = m->N, K = m->K;
+    int64_t count = 1;
+    for (int i = 0; i < m->nb; i++) count *= m->batch[i];
+    if (count == 0 || M == 0 || N == 0) return;
+    if (m->bbatch.rank == 0) {
+        /* B is one matrix: the stacked rows of A form a single (count*M) x K product. */
+        gemm_plain(t, false, false, false, count * M, N, K, A, K, B, N, Y, N, threads);
+        return;
+    }
+    int64_t sa[ONYX_MAX_RANK], sb[ONYX_MAX_RANK];
+    ox_broadcast_strides(&m->abatch, m->nb, m->batch, sa);
+    ox_broadcast_strides(&m->bbatch, m->nb, m->batch, sb);
+    const bool small = (double)M * (double)N * (double)K <= MM_SMALL;
+    const bool par = small && threads > 1 && count > 1;
+    (void)par;
+#pragma omp parallel for num_threads(threads) schedule(static) if (par)
+    for (int64_t t_ = 0; t_ < count; t_++) {
+        int64_t rem = t_, oa = 0, ob = 0;
+        for (int i = m->nb - 1; i >= 0; i--) {
+            int64_t idx = rem % m->batch[i];
+            rem /= m->batch[i];
+            oa += idx * sa[i];
+            ob += idx * sb[i];
+        }
+        gemm_plain(t, small, false, false, M, N, K, (const char *)A + (size_t)(oa * M * K) * es,
+                   K, (const char *)B + (size_t)(ob * K * N) * es, N,
+                   (char *)Y + (size_t)(t_ * M * N) * es, N, small ? 1 : threads);
+    }
+}
+
+static onyx_status matmul_run(ox_ctx *c)
+{
+    const onyx_tensor *a = c->in[0], *b = c->in[1];
+    onyx_tensor *out = c->out[0];
+    mm_dims m;
+    onyx_status st = mm_dims_of(c, &m);
+    if (st) return st;
+    const onyx_dtype t = a->dtype;
+    if (!is_half(t)) {
+        matmul_batched(t, &m, a->data, b->data, out->data, c->threads);
+        return ONYX_OK;
+    }
+    const int64_t na = ox_tensor_numel(a), nb = ox_tensor_numel(b), ny = ox_tensor_numel(out);
+    if (ny == 0) return ONYX_OK; /* (and scratch may be empty) */
+    float *As = c->scratch, *Bs = As + na, *Ys = Bs + nb;
+    widen(t, a->data, na, As);
+    widen(t, b->data, nb, Bs);
+    matmul_batched(t, &m, As, Bs, Ys, c->threads);
+    narrow(t, Ys, ny, out->data);
+    return ONYX_OK;
+}
+
+/* ---- Softmax --------------------------------------------------------------------------- */
+
+/* The input viewed as [outer, n, inner] with softmax along n. */
+typedef struct sm_shape {
+    int64_t outer, n, inner;
+} sm_shape;
+
+static onyx_status sm_shape_of(ox_ctx *c, sm_shape *s)
+{
+    const onyx_tensor *x = c->in[0];
+    const bool coerce = c->opset < 13;
+    /* Before opset 13 the input is coerced to 2-D [a0*..*a(k-1), ak*..*a(r-1)] at axis k
+     * (default 1, and k == r is allowed); from 13 softmax runs along one axis (default -1). */
+    int64_t a = ox_attr_int(c, "axis", coerce ? 1 : -1);
+    int axis = x->rank;
+    if (!coerce || a != x->rank) {
+        onyx_status st = ox_norm_axis(c, a, x->rank, "axis", &axis);
+        if (st) return st;
+    }
+    s->outer = s->n = s->inner = 1;
+    for (int i = 0; i < x->rank; i++) {
+        if (i < axis) s->outer *= x->dims[i];
+        else if (i == axis || coerce) s->n *= x->dims[i];
+        else s->inner *= x->dims[i];
+    }
+    return ONYX_OK;
+}
+
+/* Columns processed together when inner > 1: their running max and sum live on the stack. */
+#define SM_COLS 256
+
+/* One block: rows 0..n-1 (stride `inner`) by w <= SM_COLS columns, from x to y. Max and sum
+ * are taken per column; exp(x - max) is stored in y and then scaled by 1 / sum, except for
+ * half types (RECOMPUTE), where storing would round the intermediate: they recompute exp. */
+#define SOFTMAX_BLOCK(name, T, CT, LOAD, STORE, EXP, RECOMPUTE)                          \
+    static void name(const void *px, void *py, int64_t n, int64_t inner, int64_t w)    \
+    {                                                                                  \
+        const T *x = px;                                                               \
+        T *y = py;                                                                     \
+        CT mx[SM_COLS], sum[SM_COLS];                                                  \
+        for (int64_t j = 0; j < w; j++) {                                              \
+            mx[j] = LOAD(x[j]);                                                        \
+            sum[j] = 0;                                                                \
+        }                                                                              \
+        for (int64_t k = 1; k < n; k++)                                                \
+            for (int64_t j = 0; j < w; j++) {                                          \
+                CT v = LOAD(x[k * inner + j]);                                         \
+                if (v > mx[j]) mx[j] = v;                                              \
+            }                                                                          \
+        for (int64_t k = 0; k < n; k++)                                                \
+            for (int64_t j = 0; j < w; j++) {                                          \
+                CT e = EXP(LOAD(x[k * inner + j]) - mx[j]);                            \
+                sum[j] += e;                                                           \
+                if (!RECOMPUTE) y[k * inner + j] = STORE(e);                           \
+            }                                                                          \
+        for (int64_t j = 0; j < w; j++) sum[j] = 1 / sum[j];                           \
+        for (int64_t k = 0; k < n; k++)                                                \
+            for (int64_t j = 0; j < w; j++) {                                          \
+                int64_t i = k * inner + j;                                             \
+                CT e = RECOMPUTE ? EXP(LOAD(x[i]) - mx[j]) : LOAD(y[i]);               \
+                y[i] = STORE(e * sum[j]);                                              \
+            }                                                                          \
+    }
+
+#define AS_IS(v) (v)
+SOFTMAX_BLOCK(softmax_f32, float, float, AS_IS, AS_IS, expf, 0)
+SOFTMAX_BLOCK(softmax_f64, double, double, AS_IS, AS_IS, exp, 0)
+SOFTMAX_BLOCK(softmax_f16, uint16_t, float, ox_f16_to_f32, ox_f32_to_f16, expf, 1)
+SOFTMAX_BLOCK(softmax_bf16, uint16_t, float, ox_bf16_to_f32, ox_f32_to_bf16, expf, 1)
+
+typedef void (*softmax_fn)(const void *x, void *y, int64_t n, int64_t inner, int64_t w);
+
+static softmax_fn softmax_kernel(onyx_dtype t)
+{
+    switch (t) {
+    case ONYX_DTYPE_FLOAT: return softmax_f32;
+    case ONYX_DTYPE_DOUBLE: return softmax_f64;
+    case ONYX_DTYPE_FLOAT16: return softmax_f16;
+    case ONYX_DTYPE_BFLOAT16: return softmax_bf16;
+    default: return NULL;
+    }
+}
+
+static onyx_status softmax_infer(ox_ctx *c)
+{
+    if (c->n_in != 1 || !c->in[0] || c->n_out != 1 || !c->out[0])
+        return ox_fail(c, ONYX_E_ARG, "expects 1 input and 1 output");
+    const onyx_tensor *x = c->in[0];
+    if (!softmax_kernel(x->dtype))
+        return ox_fail(c, ONYX_E_UNSUPPORTED, "dtype %s is not supported",
+                       onyx_dtype_name(x->dtype));
+    sm_shape s;
+    onyx_status st = sm_shape_of(c, &s);
+    if (st) return st;
+    ox_set_shape(c->out[0], x->dtype, x->rank, x->dims);
+    return ONYX_OK;
+}
+
+static onyx_status softmax_run(ox_ctx *c)
+{
+    const onyx_tensor *x = c->in[0];
+    sm_shape s;
+    onyx_status st = sm_shape_of(c, &s);
+    if (st) return st;
+    if (s.outer == 0 || s.n == 0 || s.inner == 0) return ONYX_OK;
+    softmax_fn fn = softmax_kernel(x->dtype);
+    const size_t es = onyx_dtype_size(x->dtype);
+    /* Tasks: every (outer slab, column block) pair; a block of one column is one row. */
+    const int64_t cols = s.inner == 1 ? 1 : SM_COLS;
+    const int64_t blocks = (s.inner + cols - 1) / cols, tasks = s.outer * blocks;
+    const bool par = c->threads > 1 && tasks > 1 && s.outer * s.n * s.inner >= 16384;
+    (void)par;
+    const char *xd = x->data;
+    char *yd = c->out[0]->data;
+#pragma omp parallel for num_threads(c->threads) schedule(static) if (par)
+    for (int64_t t = 0; t < tasks; t++) {
+        int64_t o = t / blocks, j0 = (t % blocks) * cols;
+        int64_t w = s.inner - j0 < cols ? s.inner - j0 : cols;
+        size_t off = (size_t)(o * s.n * s.inner + j0) * es;
+        fn(xd + off, yd + off, s.n, s.inner, w);
+    }
+    return ONYX_OK;
+}
+
+const ox_op ox_ops_linalg[] = {
+    {"Gemm", "", 1, 28, gemm_infer, gemm_run, 0},
+    {"MatMul", "", 1, 28, matmul_infer, matmul_run, 0},
+    {"Softmax", "", 1, 28, softmax_infer, softmax_run, 0},
+};
+const size_t ox_ops_linalg_count = sizeof ox_ops_linalg / sizeof ox_ops_linalg[0];
