@@ -584,14 +584,16 @@ static onyx_status load_buffer(const void *buf, size_t len, const char *base_dir
         ox_error_set(err, ONYX_E_NOMEM, "out of memory");
         return ONYX_E_NOMEM;
     }
-    ProtobufCAllocator pa = ox_protobuf_allocator(&m->alloc);
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(&pa, len, buf);
+    ox_pb_alloc pb;
+    ox_pb_alloc_init(&pb, &m->alloc);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(&pb.pa, len, buf);
     onyx_status st;
     if (!mp) {
-        st = ox_errf(msg, sizeof msg, ONYX_E_PARSE, "not a valid ONNX model (protobuf decoding failed)");
+        st = pb.failed ? ox_errf(msg, sizeof msg, ONYX_E_NOMEM, "out of memory decoding the model")
+                       : ox_errf(msg, sizeof msg, ONYX_E_PARSE, "not a valid ONNX model (protobuf decoding failed)");
     } else {
         st = load_proto(m, mp, base_dir, msg, sizeof msg);
-        onnx__model_proto__free_unpacked(mp, &pa);
+        onnx__model_proto__free_unpacked(mp, &pb.pa);
     }
     if (st) {
         ox_error_set(err, st, msg);

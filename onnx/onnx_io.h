@@ -15,8 +15,14 @@ typedef struct ox_tensor_src {
     size_t errcap;
 } ox_tensor_src;
 
-/* A protobuf-c allocator on top of an ox_allocator (which needs sizes on free). */
-ProtobufCAllocator ox_protobuf_allocator(const ox_allocator *a);
+/* A protobuf-c allocator on top of an ox_allocator (which needs sizes on free). protobuf-c
+ * reports a failed allocation like malformed input (NULL), so `failed` tells them apart. */
+typedef struct ox_pb_alloc {
+    ProtobufCAllocator pa;
+    const ox_allocator *a;
+    bool failed;
+} ox_pb_alloc;
+void ox_pb_alloc_init(ox_pb_alloc *pb, const ox_allocator *a);
 
 /* TensorProto -> constant in pool (data aligned, sub-byte types unpacked, external data read).
  * Fails with ONYX_E_PARSE on inconsistent data, ONYX_E_LIMIT beyond limits. */

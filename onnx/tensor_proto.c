@@ -17,10 +17,12 @@ typedef union size_prefix {
 
 static void *pb_alloc(void *data, size_t size)
 {
-    const ox_allocator *a = data;
-    if (size > SIZE_MAX - sizeof(size_prefix)) return NULL;
-    size_prefix *p = ox_malloc(a, size + sizeof *p);
-    if (!p) return NULL;
+    ox_pb_alloc *pb = data;
+    size_prefix *p = size > SIZE_MAX - sizeof(size_prefix) ? NULL : ox_malloc(pb->a, size + sizeof *p);
+    if (!p) {
+        pb->failed = true;
+        return NULL;
+    }
     p->size = size + sizeof *p;
     return p + 1;
 }
@@ -29,13 +31,16 @@ static void pb_free(void *data, void *ptr)
 {
     if (!ptr) return;
     size_prefix *p = (size_prefix *)ptr - 1;
-    ox_free(data, p, p->size);
+    ox_free(((ox_pb_alloc *)data)->a, p, p->size);
 }
 
-ProtobufCAllocator ox_protobuf_allocator(const ox_allocator *a)
+void ox_pb_alloc_init(ox_pb_alloc *pb, const ox_allocator *a)
 {
-    ProtobufCAllocator pa = {pb_alloc, pb_free, (void *)a};
-    return pa;
+    pb->pa.alloc = pb_alloc;
+    pb->pa.free = pb_free;
+    pb->pa.allocator_data = pb;
+    pb->a = a;
+    pb->failed = false;
 }
 
 /* ---- files ----------------------------------------------------------------------------- */
@@ -403,13 +408,15 @@ onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, on
         ox_error_set(err, st, msg);
         return st;
     }
-    ProtobufCAllocator pa = ox_protobuf_allocator(&a);
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pa, len, buf);
+    ox_pb_alloc pb;
+    ox_pb_alloc_init(&pb, &a);
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pb.pa, len, buf);
     ox_free(&a, buf, len + 1);
     if (!tp) {
-        snprintf(msg, sizeof msg, "'%s' is not a valid TensorProto file", path);
-        ox_error_set(err, ONYX_E_PARSE, msg);
-        return ONYX_E_PARSE;
+        st = pb.failed ? ONYX_E_NOMEM : ONYX_E_PARSE;
+        snprintf(msg, sizeof msg, pb.failed ? "out of memory reading '%s'" : "'%s' is not a valid TensorProto file", path);
+        ox_error_set(err, st, msg);
+        return st;
     }
     /* Convert through a scratch pool, then copy into one block the caller frees. */
     ox_pool pool;
@@ -451,7 +458,7 @@ onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, on
         }
     }
     ox_pool_release(&pool);
-    onnx__tensor_proto__free_unpacked(tp, &pa);
+    onnx__tensor_proto__free_unpacked(tp, &pb.pa);
     if (st) ox_error_set(err, st, msg);
     return st;
 }
