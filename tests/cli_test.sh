@@ -49,6 +49,7 @@ expect_fail "missing input" "image" "$cli" run $digits
 # Generated models against onnxruntime (exact names, dtypes, shapes; values within 1e-4).
 if "$py" tests/models/make_models.py "$tmp/models" > "$tmp/gen.log" 2>&1; then
     for m in "$tmp"/models/*.onnx; do
+        case "$m" in *.bad.onnx) continue ;; esac
         name=$(basename "$m" .onnx)
         ins=""
         for i in "$tmp/models/$name".input_*.npy; do [ -f "$i" ] && ins="$ins --input $i"; done
@@ -59,6 +60,11 @@ if "$py" tests/models/make_models.py "$tmp/models" > "$tmp/gen.log" 2>&1; then
             bad "model $name: $(cat "$tmp/out" "$tmp/cmp" | head -c 800)"
         fi
     done
+    x="$tmp/models/external_data.input_0.npy"
+    expect_fail "external data outside the model folder" "leaves the model's folder" \
+        "$cli" run "$tmp/models/external_data.escape.bad.onnx" --input "$x"
+    expect_fail "external data past the end of its file" "past the end" \
+        "$cli" run "$tmp/models/external_data.past_end.bad.onnx" --input "$x"
 else
     bad "make_models.py: $(tail -n 5 "$tmp/gen.log")"
 fi
