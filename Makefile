@@ -14,7 +14,7 @@ Q        := $(if $(filter 1,$(V)),,@)
 
 # Separate build trees per configuration so switching switches never mixes objects.
 # The default configuration puts its products in build/; any other in build/<config>/.
-VARIANT := $(if $(filter 1,$(DEBUG)),-debug)$(if $(filter 1,$(SANITIZE)),-san)$(if $(filter none,$(BLAS)),-noblas)$(if $(filter 0,$(OPENMP)),-noomp)
+VARIANT := $(if $(filter 1,$(FUZZ)),-fuzz)$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter 1,$(SANITIZE)),-san)$(if $(filter none,$(BLAS)),-noblas)$(if $(filter 0,$(OPENMP)),-noomp)
 CONFIG  := $(notdir $(CC))$(VARIANT)
 BUILD   ?= build
 OUT     := $(if $(VARIANT)$(filter-out cc gcc,$(notdir $(CC))),$(BUILD)/$(CONFIG),$(BUILD))
@@ -34,6 +34,10 @@ ifeq ($(SANITIZE),1)
   SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
   CFLAGS  += $(SANFLAGS)
   LDFLAGS += $(SANFLAGS)
+endif
+ifeq ($(FUZZ),1)  # library instrumented for libFuzzer (clang), with ASan + UBSan
+  CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+  LDFLAGS += -fsanitize=address,undefined
 endif
 ifeq ($(OPENMP),1)
   CFLAGS  += -fopenmp
@@ -60,7 +64,7 @@ LIB_SO := $(OUT)/libonyx.so
 CLI    := $(OUT)/onyx
 DEPS_OK := $(BUILD)/.deps-ok-$(notdir $(CC))
 
-.PHONY: all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests
+.PHONY: fuzz fuzz-bin all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests
 all: $(LIB_A) $(LIB_SO) $(CLI)
 
 # Build dependencies: installed when root on Debian/Ubuntu, named clearly otherwise.
@@ -70,7 +74,7 @@ $(DEPS_OK): tools/setup/deps.sh
 	@touch $@
 deps: $(DEPS_OK)
 
-$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h: onnx/onnx.proto | $(DEPS_OK)
+$(GEN)/onnx.pb-c.c $(GEN)/onnx.pb-c.h &: onnx/onnx.proto | $(DEPS_OK)
 	@mkdir -p $(GEN)
 	@echo "  PROTOC  $<"
 	$(Q)protoc-c --proto_path=onnx --c_out=$(GEN) onnx/onnx.proto
@@ -103,6 +107,31 @@ $(OBJ)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_A)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
+# ---- fuzzing ---------------------------------------------------------------------------
+# `make fuzz FUZZ_SECONDS=N` runs every libFuzzer target for N seconds (clang); working
+# corpora grow in .cache/fuzz/, crashes land in .cache/fuzz/crashes/<target>/ (copy them to
+# tests/fuzz/regressions/<target>/ once fixed). `make test` replays the committed corpus and
+# regressions through the same entry points with the ordinary build (replay-*).
+FUZZ_TARGETS := model npy pb
+FUZZ_SECONDS ?= 60
+REPLAY_BIN   := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/replay-%)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/fuzz-%)
+
+$(OBJ)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_tensor_file.h $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+$(OBJ)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_tensor_file.h $(LIB_A)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ tests/fuzz/fuzz_$*.c $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+fuzz-bin: $(FUZZ_BIN)
+fuzz:
+	@$(MAKE) --no-print-directory CC=clang FUZZ=1 OPENMP=0 fuzz-bin
+	@sh tests/fuzz/run.sh $(BUILD)/obj/clang-fuzz-noomp/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # ---- tests -----------------------------------------------------------------------------
 VENV       := .cache/venv
 NODE_TESTS := .cache/node-tests
@@ -120,8 +149,8 @@ $(EXAMPLE): docs/example.c $(LIB_A)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
-unit-test: $(TEST_BIN) $(CLI) $(EXAMPLE)
-	@sh tests/run_unit.sh $(OBJ)/tests $(CLI) $(EXAMPLE)
+unit-test: $(TEST_BIN) $(CLI) $(EXAMPLE) $(REPLAY_BIN)
+	@sh tests/run_unit.sh $(OBJ)/tests $(CLI) $(EXAMPLE) $(OBJ)/fuzz
 
 conformance: $(CLI) $(NODE_TESTS)/.stamp
 	@sh tests/conformance/run.sh $(CLI) $(NODE_TESTS) $(OUT)/conformance.log
@@ -139,8 +168,8 @@ conformance-log: $(CLI) $(NODE_TESTS)/.stamp
 	@[ -f $(OUT)/conformance.log ] || $(MAKE) --no-print-directory conformance
 
 # Everything: unit tests, CLI and C API example, the ONNX node-test ratchet.
-test: all $(TEST_BIN) $(EXAMPLE) $(NODE_TESTS)/.stamp
-	@sh tests/run_all.sh $(OBJ)/tests $(CLI) $(EXAMPLE) $(NODE_TESTS) $(OUT)/conformance.log
+test: all $(TEST_BIN) $(EXAMPLE) $(REPLAY_BIN) $(NODE_TESTS)/.stamp
+	@sh tests/run_all.sh $(OBJ)/tests $(CLI) $(EXAMPLE) $(NODE_TESTS) $(OUT)/conformance.log $(OBJ)/fuzz
 
 demo: $(CLI)
 	$(CLI) run tools/demo/digits.onnx --input tools/demo/digit_input.npy --classify

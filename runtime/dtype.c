@@ -80,23 +80,22 @@ bool ox_dtype_is_int(onyx_dtype t)
     }
 }
 
+/* A shape is valid when its dims are non-negative and the product of its non-zero dims fits
+ * int64: then every partial product an op computes fits too, even for empty tensors. */
 bool ox_shape_numel(int rank, const int64_t *dims, int64_t *out)
 {
     int64_t n = 1;
     bool zero = false;
     for (int i = 0; i < rank; i++) {
         if (dims[i] < 0) return false;
-        if (dims[i] == 0) zero = true;
-    }
-    if (zero) {
-        *out = 0;
-        return true;
-    }
-    for (int i = 0; i < rank; i++) {
+        if (dims[i] == 0) {
+            zero = true;
+            continue;
+        }
         if (n > INT64_MAX / dims[i]) return false;
         n *= dims[i];
     }
-    *out = n;
+    *out = zero ? 0 : n;
     return true;
 }
 
@@ -112,9 +111,8 @@ bool ox_shape_bytes(onyx_dtype t, int rank, const int64_t *dims, size_t *out)
 
 int64_t ox_tensor_numel(const onyx_tensor *t)
 {
-    int64_t n = 1;
-    for (int i = 0; i < t->rank; i++) n *= t->dims[i];
-    return n;
+    int64_t n; /* shapes are checked when made; this only guards against misuse */
+    return ox_shape_numel(t->rank, t->dims, &n) ? n : 0;
 }
 
 size_t ox_tensor_bytes(const onyx_tensor *t)

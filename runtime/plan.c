@@ -49,8 +49,10 @@ static onyx_status check_output(onyx_session *s, const ox_node *n, int k, ox_slo
     return ONYX_OK;
 }
 
-static ox_ctx make_ctx(onyx_session *s, const ox_node *n, const ox_step *st)
+ox_ctx ox_step_ctx(onyx_session *s, int i)
 {
+    const ox_node *n = &s->g->nodes[i];
+    const ox_step *st = &s->steps[i];
     ox_ctx c;
     memset(&c, 0, sizeof c);
     c.node = n;
@@ -63,6 +65,7 @@ static ox_ctx make_ctx(onyx_session *s, const ox_node *n, const ox_step *st)
     c.msg = s->err;
     c.msg_cap = sizeof s->err;
     c.need_value = -1;
+    c.strings = &s->plan_pool; /* plan-time results live as long as the plan; run swaps it */
     return c;
 }
 
@@ -82,7 +85,7 @@ static onyx_status fold(onyx_session *s, int i, size_t scratch_bytes, size_t *bu
         sl->t.data = ox_pool_alloc(&s->plan_pool, sl->bytes ? sl->bytes : 1, OX_ALIGN);
         if (!sl->t.data) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
     }
-    ox_ctx c = make_ctx(s, n, st);
+    ox_ctx c = ox_step_ctx(s, i);
     c.scratch_bytes = scratch_bytes;
     if (scratch_bytes && !(c.scratch = ox_pool_alloc(&s->plan_pool, scratch_bytes, OX_ALIGN)))
         return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
@@ -127,7 +130,7 @@ static onyx_status infer_all(onyx_session *s, uint64_t *need)
         }
         for (int k = 0; k < n->n_out; k++)
             if (n->out[k] >= 0) st->out[k] = &s->slots[n->out[k]].t;
-        ox_ctx c = make_ctx(s, n, st);
+        ox_ctx c = ox_step_ctx(s, i);
         onyx_status rc = n->op->infer(&c);
         if (rc) {
             if (c.need_value >= 0 && c.need_value < n->n_in && n->in[c.need_value] >= 0)

@@ -57,6 +57,7 @@ onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options 
     s->threads = opts.threads > 0 ? opts.threads : default_threads();
     if (s->threads < 1) s->threads = 1;
     ox_pool_init(&s->plan_pool, a, 0);
+    ox_pool_init(&s->string_pool, a, 0);
     if (opts.arena) {
         s->arena = opts.arena;
         s->arena_cap = opts.arena_bytes;
@@ -95,6 +96,7 @@ void onyx_session_free(onyx_session *s)
     if (!s) return;
     ox_allocator a = s->alloc;
     ox_pool_release(&s->plan_pool);
+    ox_pool_release(&s->string_pool);
     if (s->arena_owned) ox_free_aligned(&a, s->arena);
     ox_free(&a, s, sizeof *s);
 }
@@ -175,23 +177,15 @@ onyx_status onyx_session_run(onyx_session *s, const onyx_tensor *in, size_t n_in
     if (st) return st;
     if (replan && (st = ox_plan(s, in, true))) return st;
     bind(s, in);
+    ox_pool_release(&s->string_pool);
     for (int i = 0; i < g->n_nodes; i++) {
         const ox_step *step = &s->steps[i];
         if (step->folded) continue;
         const ox_node *n = &g->nodes[i];
-        ox_ctx c;
-        memset(&c, 0, sizeof c);
-        c.node = n;
-        c.opset = n->opset;
-        c.n_in = n->n_in;
-        c.n_out = n->n_out;
-        c.in = step->in;
-        c.out = step->out;
-        c.threads = s->threads;
+        ox_ctx c = ox_step_ctx(s, i);
         c.scratch_bytes = step->scratch_bytes;
         c.scratch = step->scratch_bytes && s->arena ? s->arena + step->scratch_offset : NULL;
-        c.msg = s->err;
-        c.msg_cap = sizeof s->err;
+        c.strings = &s->string_pool;
         if ((st = n->op->run(&c))) {
             if (!s->err[0]) run_fail(s, st, "node '%s' (%s): %s", n->name, n->op_type, onyx_status_string(st));
             return st;

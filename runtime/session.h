@@ -39,6 +39,7 @@ struct onyx_session {
     ox_allocator alloc;
     int threads;
     ox_pool plan_pool;      /* slots, steps, folded data: rebuilt by each plan */
+    ox_pool string_pool;    /* bytes of string tensors produced during a run */
     ox_slot *slots;
     ox_step *steps;
     onyx_tensor *planned_inputs; /* the input dtypes/shapes the plan is for */
@@ -58,6 +59,8 @@ struct onyx_session {
  * have_data false (session create) a plan that needs input values is deferred: returns
  * ONYX_OK with s->planned false. */
 onyx_status ox_plan(onyx_session *s, const onyx_tensor *in, bool have_data);
+/* The context node i's op sees (tensors, threads, message buffer); scratch is left unset. */
+ox_ctx ox_step_ctx(onyx_session *s, int i);
 /* Bit of graph input i in value_inputs / deps masks. */
 static inline uint64_t ox_input_bit(int i) { return (uint64_t)1 << (i < 63 ? i : 63); }
 

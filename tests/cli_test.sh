@@ -59,6 +59,15 @@ if "$py" tests/models/make_models.py "$tmp/models" > "$tmp/gen.log" 2>&1; then
         else
             bad "model $name: $(cat "$tmp/out" "$tmp/cmp" | head -c 800)"
         fi
+        # determinism: bit-identical outputs whatever the thread count
+        same=1
+        for th in 1 2 4; do
+            "$cli" run "$m" $ins --threads $th --output-dir "$tmp/out_${name}_t$th" > /dev/null 2>&1 || same=0
+            for f in "$tmp/out_$name"/*.npy; do
+                cmp -s "$f" "$tmp/out_${name}_t$th/$(basename "$f")" || same=0
+            done
+        done
+        [ $same -eq 1 ] && ok "model $name bit-identical at 1, 2, 4 threads" || bad "model $name differs across thread counts"
     done
     x="$tmp/models/external_data.input_0.npy"
     expect_fail "external data outside the model folder" "leaves the model's folder" \

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs every unit-test program and the CLI/API tests; prints "unit: N passed, N failed".
-# usage: run_unit.sh TEST_BIN_DIR CLI EXAMPLE
+# usage: run_unit.sh TEST_BIN_DIR CLI EXAMPLE REPLAY_DIR
 set -u
-dir=$1 cli=$2 example=$3
+dir=$1 cli=$2 example=$3 replay=$4
 passed=0 failed=0
 tally() { # reads "name: N passed, M failed" lines
     p=$(printf '%s\n' "$1" | sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' | tail -n 1)
@@ -14,6 +14,13 @@ for t in "$dir"/test_*; do
     out=$("$t" 2>&1); rc=$?
     printf '%s\n' "$out" | tail -n 20 | grep -v ': [0-9]* passed, 0 failed' || true
     [ $rc -eq 0 ] || { echo "FAIL $(basename "$t") (exit $rc)"; failed=$((failed + 1)); }
+    tally "$out"
+done
+# fuzz corpus and every crash ever found, through the fuzz targets' entry points
+for r in "$replay"/replay-*; do
+    t=${r##*/replay-}
+    out=$("$r" tests/fuzz/corpus/"$t"/* tests/fuzz/regressions/"$t"/* 2>&1); rc=$?
+    [ $rc -eq 0 ] || { echo "FAIL fuzz replay $t (exit $rc): $(printf '%s' "$out" | tail -n 5)"; failed=$((failed + 1)); }
     tally "$out"
 done
 out=$(sh tests/cli_test.sh "$cli" "$example" 2>&1); rc=$?
