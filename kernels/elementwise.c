@@ -116,42 +116,49 @@ static int64_t plan_chunks(int64_t n, int threads, int64_t *chunk)
 
 /* ---- broadcast driver ------------------------------------------------------------------ */
 
+/* Up to three operands (Where's condition, X and Y) are read, each with its own element size
+ * and strides, and one output is written contiguously. */
+#define MAX_OPERANDS 3
+
 /* The iteration space after dropping size-1 dims and merging dims that are contiguous for
- * both operands. The last dim is the inner run: its strides are 0 or 1. */
+ * every operand. The last dim is the inner run: its strides are 0 or 1. */
 typedef struct bcast {
-    int rank;
+    int rank, n_in;
     int64_t dims[ONYX_MAX_RANK + 1];
-    int64_t sa[ONYX_MAX_RANK + 1], sb[ONYX_MAX_RANK + 1];
-    ox_binary_fn fn;
-    size_t esize;
-    const char *a, *b;
+    int64_t s[MAX_OPERANDS][ONYX_MAX_RANK + 1];
+    const char *in[MAX_OPERANDS];
+    size_t in_size[MAX_OPERANDS], out_size;
+    ox_binary_fn fn2;  /* n_in == 2 */
+    ox_ternary_fn fn3; /* n_in == 3 */
     char *out;
 } bcast;
 
-static void bcast_coalesce(bcast *p, int rank, const int64_t *dims, const int64_t *sa,
-                           const int64_t *sb)
+/* True if dim i (extent d, operand strides st[k][i]) steps exactly over the last kept dim
+ * for every operand, so the two merge into one. */
+static bool bcast_mergeable(const bcast *p, int r, const int64_t *const *st, int i, int64_t d)
+{
+    for (int k = 0; k < p->n_in; k++)
+        if (p->s[k][r - 1] != st[k][i] * d) return false;
+    return true;
+}
+
+static void bcast_coalesce(bcast *p, int rank, const int64_t *dims, const int64_t *const *st)
 {
     int r = 0;
     for (int i = 0; i < rank; i++) {
         if (dims[i] == 1) continue;
-        if (r > 0 && p->sa[r - 1] == sa[i] * dims[i] && p->sb[r - 1] == sb[i] * dims[i]) {
-            /* The outer dim steps exactly over the inner one for both operands: merge. */
-            p->dims[r - 1] *= dims[i];
-            p->sa[r - 1] = sa[i];
-            p->sb[r - 1] = sb[i];
-        } else {
-            p->dims[r] = dims[i];
-            p->sa[r] = sa[i];
-            p->sb[r] = sb[i];
-            r++;
-        }
+        bool merge = r > 0 && bcast_mergeable(p, r, st, i, dims[i]);
+        if (merge) p->dims[r - 1] *= dims[i];
+        else p->dims[r++] = dims[i];
+        for (int k = 0; k < p->n_in; k++) p->s[k][r - 1] = st[k][i];
     }
-    bool inner_ok = r > 0 && (p->sa[r - 1] == 0 || p->sa[r - 1] == 1) &&
-                    (p->sb[r - 1] == 0 || p->sb[r - 1] == 1);
+    bool inner_ok = r > 0;
+    for (int k = 0; inner_ok && k < p->n_in; k++)
+        inner_ok = p->s[k][r - 1] == 0 || p->s[k][r - 1] == 1;
     if (!inner_ok) {
         /* Scalar output, or strides the inner loops cannot take: runs of one element. */
         p->dims[r] = 1;
-        p->sa[r] = p->sb[r] = 0;
+        for (int k = 0; k < p->n_in; k++) p->s[k][r] = 0;
         r++;
     }
     p->rank = r;
@@ -168,15 +175,19 @@ static void bcast_range(const bcast *p, int64_t lo, int64_t hi)
         rem /= p->dims[i];
     }
     while (lo < hi) {
-        int64_t oa = 0, ob = 0;
-        for (int i = 0; i <= last; i++) {
-            oa += idx[i] * p->sa[i];
-            ob += idx[i] * p->sb[i];
+        const char *src[MAX_OPERANDS] = {NULL, NULL, NULL};
+        bool vec[MAX_OPERANDS] = {false, false, false};
+        for (int k = 0; k < p->n_in; k++) {
+            int64_t off = 0;
+            for (int i = 0; i <= last; i++) off += idx[i] * p->s[k][i];
+            src[k] = p->in[k] + (size_t)off * p->in_size[k];
+            vec[k] = p->s[k][last] != 0;
         }
         int64_t run = p->dims[last] - idx[last];
         if (run > hi - lo) run = hi - lo;
-        p->fn(run, p->a + (size_t)oa * p->esize, p->sa[last] != 0, p->b + (size_t)ob * p->esize,
-              p->sb[last] != 0, p->out + (size_t)lo * p->esize);
+        char *dst = p->out + (size_t)lo * p->out_size;
+        if (p->n_in == 3) p->fn3(run, src[0], vec[0], src[1], vec[1], src[2], vec[2], dst);
+        else p->fn2(run, src[0], vec[0], src[1], vec[1], dst);
         lo += run;
         idx[last] += run;
         for (int i = last; i > 0 && idx[i] == p->dims[i]; i--) {
@@ -186,25 +197,53 @@ static void bcast_range(const bcast *p, int64_t lo, int64_t hi)
     }
 }
 
-void ox_binary_apply(ox_binary_fn fn, size_t esize, int rank, const int64_t *dims,
-                     const void *a, const int64_t *sa, const void *b, const int64_t *sb,
-                     void *out, int threads)
+/* Coalesces the iteration space of p (operands, sizes and kernel set) and runs it. */
+static void bcast_run(bcast *p, int rank, const int64_t *dims, const int64_t *const *strides,
+                      int threads)
 {
     int64_t n = 1;
     for (int i = 0; i < rank; i++) n *= dims[i];
     if (n <= 0) return;
-    bcast p = {.fn = fn, .esize = esize, .a = a, .b = b, .out = out};
-    bcast_coalesce(&p, rank, dims, sa, sb);
+    bcast_coalesce(p, rank, dims, strides);
     int64_t chunk, chunks = plan_chunks(n, threads, &chunk);
     if (chunks == 1) {
-        bcast_range(&p, 0, n);
+        bcast_range(p, 0, n);
         return;
     }
+#ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
+#endif
     for (int64_t c = 0; c < chunks; c++) {
         int64_t lo = c * chunk, hi = lo + chunk < n ? lo + chunk : n;
-        bcast_range(&p, lo, hi);
+        bcast_range(p, lo, hi);
     }
+}
+
+void ox_binary_apply(ox_binary_fn fn, size_t esize, int rank, const int64_t *dims,
+                     const void *a, const int64_t *sa, const void *b, const int64_t *sb,
+                     void *out, int threads)
+{
+    ox_binary_apply_mixed(fn, esize, esize, esize, rank, dims, a, sa, b, sb, out, threads);
+}
+
+void ox_binary_apply_mixed(ox_binary_fn fn, size_t a_size, size_t b_size, size_t out_size,
+                           int rank, const int64_t *dims, const void *a, const int64_t *sa,
+                           const void *b, const int64_t *sb, void *out, int threads)
+{
+    bcast p = {.n_in = 2, .in = {a, b}, .in_size = {a_size, b_size}, .out_size = out_size,
+               .fn2 = fn, .out = out};
+    const int64_t *strides[MAX_OPERANDS] = {sa, sb, NULL};
+    bcast_run(&p, rank, dims, strides, threads);
+}
+
+void ox_ternary_apply(ox_ternary_fn fn, const size_t sizes[4], int rank, const int64_t *dims,
+                      const void *const in[3], const int64_t *const strides[3], void *out,
+                      int threads)
+{
+    bcast p = {.n_in = 3, .in = {in[0], in[1], in[2]},
+               .in_size = {sizes[0], sizes[1], sizes[2]}, .out_size = sizes[3], .fn3 = fn,
+               .out = out};
+    bcast_run(&p, rank, dims, strides, threads);
 }
 
 /* ---- unary ----------------------------------------------------------------------------- */
@@ -280,7 +319,9 @@ void ox_unary_apply(ox_unary_fn fn, size_t esize, int64_t n, const void *x, void
         fn(n, x, y);
         return;
     }
+#ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
+#endif
     for (int64_t c = 0; c < chunks; c++) {
         int64_t lo = c * chunk, len = lo + chunk < n ? chunk : n - lo;
         fn(len, (const char *)x + (size_t)lo * esize, (char *)y + (size_t)lo * esize);
@@ -359,7 +400,9 @@ bool ox_clip(onyx_dtype t, int64_t n, const void *x, const void *lo, const void 
         fn(n, x, lo, hi, y);
         return true;
     }
+#ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
+#endif
     for (int64_t c = 0; c < chunks; c++) {
         int64_t off = c * chunk, len = off + chunk < n ? chunk : n - off;
         fn(len, (const char *)x + (size_t)off * esize, lo, hi, (char *)y + (size_t)off * esize);

@@ -33,6 +33,22 @@ void ox_binary_apply(ox_binary_fn fn, size_t esize, int rank, const int64_t *dim
                      const void *a, const int64_t *sa, const void *b, const int64_t *sb,
                      void *out, int threads);
 
+/* As ox_binary_apply, with the element sizes of a, b and out given apart: comparisons write
+ * bool, and Pow's exponent may have another type than its base. */
+void ox_binary_apply_mixed(ox_binary_fn fn, size_t a_size, size_t b_size, size_t out_size,
+                           int rank, const int64_t *dims, const void *a, const int64_t *sa,
+                           const void *b, const int64_t *sb, void *out, int threads);
+
+/* out[i] = f(a[a_vec ? i : 0], b[b_vec ? i : 0], c[c_vec ? i : 0]) for i < n. */
+typedef void (*ox_ternary_fn)(int64_t n, const void *a, bool a_vec, const void *b, bool b_vec,
+                              const void *c, bool c_vec, void *out);
+
+/* The three-operand driver (Where): in[k] is read with element strides strides[k] and
+ * element size sizes[k]; sizes[3] is the output's element size. */
+void ox_ternary_apply(ox_ternary_fn fn, const size_t sizes[4], int rank, const int64_t *dims,
+                      const void *const in[3], const int64_t *const strides[3], void *out,
+                      int threads);
+
 typedef enum ox_unop { OX_UN_RELU, OX_UN_SIGMOID, OX_UN_TANH } ox_unop;
 
 /* y[i] = f(x[i]) for i < n. */

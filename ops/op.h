@@ -72,7 +72,8 @@ onyx_status ox_attr_expect(ox_ctx *c, const char *name, ox_attr_type t);
 void ox_set_shape(onyx_tensor *out, onyx_dtype dtype, int rank, const int64_t *dims);
 /* Normalises axis in [-rank, rank) to [0, rank); fails naming the attribute otherwise. */
 onyx_status ox_norm_axis(ox_ctx *c, int64_t axis, int rank, const char *what, int *out);
-/* Multidirectional (numpy) broadcast of a and b into out dims; fails on mismatch. */
+/* Multidirectional (numpy) broadcast of a and b into out dims (which may alias either); fails
+ * on mismatch. */
 onyx_status ox_broadcast_shape(ox_ctx *c, int ra, const int64_t *da, int rb, const int64_t *db,
                                int *rank, int64_t *dims);
 /* Strides (in elements) to read `t` as if broadcast to (rank, dims): 0 where broadcast. */
@@ -100,5 +101,17 @@ onyx_status ox_check_rank(ox_ctx *c, int64_t rank);
 void ox_dense_strides(int rank, const int64_t *dims, int64_t *strides);
 /* memcpy that tolerates n == 0 with NULL pointers (empty tensors) and dst == src (views). */
 void ox_copy_bytes(void *dst, const void *src, size_t n);
+/* B as a binary op before opset 7 (Add, Pow, And, Equal, Greater, Less …) broadcasts it onto
+ * A: attribute broadcast=0 requires equal shapes; broadcast=1 lines B's dims up with A's
+ * from attribute `axis` (default: the trailing dims). *view is b reshaped to A's rank with
+ * ones elsewhere, ready for numpy-style broadcasting. From opset 7 *view is b itself. */
+onyx_status ox_legacy_broadcast(ox_ctx *c, const onyx_tensor *a, const onyx_tensor *b,
+                                onyx_tensor *view);
+
+/* Input 0 of a Softmax-like op (Softmax, LogSoftmax, Hardmax) viewed as [outer, n, inner]
+ * with the op along n: before opset 13 the input is coerced to 2-D at attribute `axis`
+ * (default 1; axis == rank allowed), so n spans every dim from axis on and inner is 1; from
+ * opset 13 n is the single dim `axis` (default -1). */
+onyx_status ox_softmax_view(ox_ctx *c, int64_t *outer, int64_t *n, int64_t *inner);
 
 #endif

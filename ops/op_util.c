@@ -84,6 +84,11 @@ onyx_status ox_broadcast_shape(ox_ctx *c, int ra, const int64_t *da, int rb, con
                                int *rank, int64_t *dims)
 {
     int r = ra > rb ? ra : rb;
+    int64_t a_dims[ONYX_MAX_RANK], b_dims[ONYX_MAX_RANK]; /* dims may alias da or db */
+    memcpy(a_dims, da, sizeof(int64_t) * (size_t)ra);
+    memcpy(b_dims, db, sizeof(int64_t) * (size_t)rb);
+    da = a_dims;
+    db = b_dims;
     for (int i = 0; i < r; i++) {
         int64_t a = i < r - ra ? 1 : da[i - (r - ra)];
         int64_t b = i < r - rb ? 1 : db[i - (r - rb)];
@@ -118,7 +123,14 @@ int64_t ox_read_int(const onyx_tensor *t, int64_t i)
     switch (t->dtype) {
     case ONYX_DTYPE_INT64: return ((const int64_t *)t->data)[i];
     case ONYX_DTYPE_INT32: return ((const int32_t *)t->data)[i];
-    default: return (int64_t)ox_read_f64(t, i);
+    default: {
+        /* other types via double; NaN and out-of-range values are clamped, not UB */
+        double v = ox_read_f64(t, i);
+        if (!(v == v)) return 0;
+        if (v >= 9223372036854775807.0) return INT64_MAX;
+        if (v <= -9223372036854775808.0) return INT64_MIN;
+        return (int64_t)v;
+    }
     }
 }
 
@@ -216,4 +228,54 @@ void ox_dense_strides(int rank, const int64_t *dims, int64_t *strides)
 void ox_copy_bytes(void *dst, const void *src, size_t n)
 {
     if (n && dst != src) memcpy(dst, src, n);
+}
+
+onyx_status ox_legacy_broadcast(ox_ctx *c, const onyx_tensor *a, const onyx_tensor *b,
+                                onyx_tensor *view)
+{
+    *view = *b;
+    if (c->opset >= 7) return ONYX_OK;
+    char sa[96], sb[96];
+    ox_shape_str(sa, sizeof sa, a->rank, a->dims);
+    ox_shape_str(sb, sizeof sb, b->rank, b->dims);
+    if (!ox_attr_int(c, "broadcast", 0)) {
+        bool same = a->rank == b->rank;
+        for (int i = 0; same && i < a->rank; i++) same = a->dims[i] == b->dims[i];
+        if (!same)
+            return ox_fail(c, ONYX_E_SHAPE, "shapes %s and %s differ and broadcast is 0", sa, sb);
+        return ONYX_OK;
+    }
+    int64_t axis = ox_attr_int(c, "axis", a->rank - b->rank);
+    if (b->rank > a->rank || axis < 0 || axis > a->rank - b->rank)
+        return ox_fail(c, ONYX_E_SHAPE, "cannot broadcast %s onto %s at axis %lld", sb, sa,
+                       (long long)axis);
+    view->rank = a->rank;
+    for (int i = 0; i < a->rank; i++) view->dims[i] = 1;
+    for (int i = 0; i < b->rank; i++) {
+        int64_t d = b->dims[i];
+        if (d != 1 && d != a->dims[axis + i])
+            return ox_fail(c, ONYX_E_SHAPE, "cannot broadcast %s onto %s at axis %lld", sb, sa,
+                           (long long)axis);
+        view->dims[axis + i] = d;
+    }
+    return ONYX_OK;
+}
+
+onyx_status ox_softmax_view(ox_ctx *c, int64_t *outer, int64_t *n, int64_t *inner)
+{
+    const onyx_tensor *x = c->in[0];
+    const bool coerce = c->opset < 13;
+    int64_t a = ox_attr_int(c, "axis", coerce ? 1 : -1);
+    int axis = x->rank;
+    if (!coerce || a != x->rank) {
+        onyx_status st = ox_norm_axis(c, a, x->rank, "axis", &axis);
+        if (st) return st;
+    }
+    *outer = *n = *inner = 1;
+    for (int i = 0; i < x->rank; i++) {
+        if (i < axis) *outer *= x->dims[i];
+        else if (i == axis || coerce) *n *= x->dims[i];
+        else *inner *= x->dims[i];
+    }
+    return ONYX_OK;
 }

@@ -1,6 +1,7 @@
 /* shape.c — ops that change a tensor's shape or type without arithmetic: views (Identity,
  * Flatten, Reshape, Squeeze, Unsqueeze, Dropout), Shape, Constant, Concat, Transpose and
- * Cast. Selecting elements by index (Gather, Slice) is in index.c.
+ * Cast (its conversions are in convert.c). Selecting elements by index (Gather, Slice) is in
+ * index.c.
  *
  * Data movement works on element size only (memcpy), so every dtype is served, strings
  * included: a string tensor holds `char *` pointers into memory owned elsewhere, and moving
@@ -9,6 +10,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "convert.h"
 #include "op.h"
 #include "strided.h"
 
@@ -506,140 +508,6 @@ static onyx_status transpose_run(ox_ctx *c)
 
 /* ---- Cast -------------------------------------------------------------------------------- */
 
-/* Cast converts through a wide intermediate: double when either side is floating point
- * (exact for every source float), else the integer's two's-complement bits in uint64
- * (so integer narrowing keeps the low bits, as the spec asks). */
-enum { CAST_NONE, CAST_INT, CAST_FLOAT };
-
-static int cast_class(onyx_dtype t)
-{
-    switch (t) {
-    case ONYX_DTYPE_FLOAT: case ONYX_DTYPE_DOUBLE: case ONYX_DTYPE_FLOAT16:
-    case ONYX_DTYPE_BFLOAT16:
-        return CAST_FLOAT;
-    case ONYX_DTYPE_BOOL: case ONYX_DTYPE_INT8: case ONYX_DTYPE_UINT8: case ONYX_DTYPE_INT16:
-    case ONYX_DTYPE_UINT16: case ONYX_DTYPE_INT32: case ONYX_DTYPE_UINT32: case ONYX_DTYPE_INT64:
-    case ONYX_DTYPE_UINT64: case ONYX_DTYPE_INT4: case ONYX_DTYPE_UINT4: case ONYX_DTYPE_INT2:
-    case ONYX_DTYPE_UINT2:
-        return CAST_INT;
-    default:
-        return CAST_NONE; /* strings, float8, float4, complex: not yet */
-    }
-}
-
-#define CAST_CHUNK 256
-
-#define LOAD(T, conv) \
-    for (int64_t k = 0; k < n; k++) buf[k] = conv(((const T *)x->data)[at + k]); \
-    break
-#define AS_F64(v) ((double)(v))
-#define AS_BITS(v) ((uint64_t)(int64_t)(v)) /* sign-extends signed sources */
-
-static void load_f64(const onyx_tensor *x, int64_t at, int64_t n, double *buf)
-{
-    switch (x->dtype) {
-    case ONYX_DTYPE_FLOAT: LOAD(float, AS_F64);
-    case ONYX_DTYPE_DOUBLE: LOAD(double, AS_F64);
-    case ONYX_DTYPE_FLOAT16: LOAD(uint16_t, (double)ox_f16_to_f32);
-    case ONYX_DTYPE_BFLOAT16: LOAD(uint16_t, (double)ox_bf16_to_f32);
-    case ONYX_DTYPE_INT8: case ONYX_DTYPE_INT4: case ONYX_DTYPE_INT2: LOAD(int8_t, AS_F64);
-    case ONYX_DTYPE_INT16: LOAD(int16_t, AS_F64);
-    case ONYX_DTYPE_INT32: LOAD(int32_t, AS_F64);
-    /* int64/uint64 beyond 2^53 round twice (to double, then to a narrower float). */
-    case ONYX_DTYPE_INT64: LOAD(int64_t, AS_F64);
-    case ONYX_DTYPE_UINT16: LOAD(uint16_t, AS_F64);
-    case ONYX_DTYPE_UINT32: LOAD(uint32_t, AS_F64);
-    case ONYX_DTYPE_UINT64: LOAD(uint64_t, AS_F64);
-    default: LOAD(uint8_t, AS_F64); /* uint8, uint4, uint2, bool */
-    }
-}
-
-static void load_bits(const onyx_tensor *x, int64_t at, int64_t n, uint64_t *buf)
-{
-    switch (x->dtype) {
-    case ONYX_DTYPE_INT8: case ONYX_DTYPE_INT4: case ONYX_DTYPE_INT2: LOAD(int8_t, AS_BITS);
-    case ONYX_DTYPE_INT16: LOAD(int16_t, AS_BITS);
-    case ONYX_DTYPE_INT32: LOAD(int32_t, AS_BITS);
-    case ONYX_DTYPE_INT64: LOAD(int64_t, AS_BITS);
-    case ONYX_DTYPE_UINT16: LOAD(uint16_t, (uint64_t));
-    case ONYX_DTYPE_UINT32: LOAD(uint32_t, (uint64_t));
-    case ONYX_DTYPE_UINT64: LOAD(uint64_t, (uint64_t));
-    default: LOAD(uint8_t, (uint64_t)); /* uint8, uint4, uint2, bool */
-    }
-}
-
-/* double -> float rounding to odd: truncate, then set the last mantissa bit if inexact.
- * Rounding that to float16/bfloat16 (far fewer mantissa bits) then rounds exactly as a
- * direct double -> float16 conversion would, avoiding double-rounding errors. */
-static float f64_to_f32_odd(double v)
-{
-    float f = (float)v;
-    if ((double)f == v || f - f != 0.0f) return f; /* exact, infinite or NaN */
-    uint32_t b;
-    memcpy(&b, &f, sizeof b);
-    if ((f < 0 ? -(double)f : (double)f) > (v < 0 ? -v : v)) b -= 1; /* towards zero */
-    b |= 1;
-    memcpy(&f, &b, sizeof f);
-    return f;
-}
-
-/* Signed and unsigned variants of a type may alias, so integers are stored through the
- * unsigned type: narrowing then keeps the low bits without implementation-defined casts. */
-#define STORE(T, conv) \
-    for (int64_t k = 0; k < n; k++) ((T *)y->data)[at + k] = conv(buf[k]); \
-    break
-
-static void store_f64(onyx_tensor *y, int64_t at, int64_t n, const double *buf)
-{
-    switch (y->dtype) {
-    case ONYX_DTYPE_FLOAT: STORE(float, (float));
-    case ONYX_DTYPE_FLOAT16:
-        for (int64_t k = 0; k < n; k++)
-            ((uint16_t *)y->data)[at + k] = ox_f32_to_f16(f64_to_f32_odd(buf[k]));
-        break;
-    case ONYX_DTYPE_BFLOAT16:
-        for (int64_t k = 0; k < n; k++)
-            ((uint16_t *)y->data)[at + k] = ox_f32_to_bf16(f64_to_f32_odd(buf[k]));
-        break;
-    default: STORE(double, AS_F64);
-    }
-}
-
-#define LOW4S(v) ((uint8_t)((((v) & 0xFu) ^ 8u) - 8u)) /* sign-extended low 4 bits */
-#define LOW2S(v) ((uint8_t)((((v) & 0x3u) ^ 2u) - 2u))
-#define LOW4U(v) ((uint8_t)((v) & 0xFu))
-#define LOW2U(v) ((uint8_t)((v) & 0x3u))
-#define NONZERO(v) ((uint8_t)((v) != 0))
-
-static void store_bits(onyx_tensor *y, int64_t at, int64_t n, const uint64_t *buf)
-{
-    switch (y->dtype) {
-    case ONYX_DTYPE_BOOL: STORE(uint8_t, NONZERO);
-    case ONYX_DTYPE_INT4: STORE(uint8_t, LOW4S);
-    case ONYX_DTYPE_UINT4: STORE(uint8_t, LOW4U);
-    case ONYX_DTYPE_INT2: STORE(uint8_t, LOW2S);
-    case ONYX_DTYPE_UINT2: STORE(uint8_t, LOW2U);
-    case ONYX_DTYPE_INT16: case ONYX_DTYPE_UINT16: STORE(uint16_t, (uint16_t));
-    case ONYX_DTYPE_INT32: case ONYX_DTYPE_UINT32: STORE(uint32_t, (uint32_t));
-    case ONYX_DTYPE_INT64: case ONYX_DTYPE_UINT64: STORE(uint64_t, (uint64_t));
-    default: STORE(uint8_t, (uint8_t)); /* int8, uint8 */
-    }
-}
-
-/* Float to integer bits: truncation toward zero. Out-of-range values are undefined in ONNX;
- * here they saturate to the int64 (uint64) range before narrowing and NaN gives 0, so the
- * conversion itself is always defined C. Bool is "nonzero", NaN included. */
-static uint64_t f64_to_bits(double v, onyx_dtype to)
-{
-    if (to == ONYX_DTYPE_BOOL) return v != 0.0;
-    if (v != v) return 0;
-    if (to == ONYX_DTYPE_UINT64 && v >= 0.0)
-        return v >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)v;
-    if (v >= 9223372036854775808.0) return (uint64_t)INT64_MAX;
-    if (v < -9223372036854775808.0) return (uint64_t)INT64_MIN;
-    return (uint64_t)(int64_t)v;
-}
-
 /* The dtype named by Cast's `to`: an int, or (opset 1) a TensorProto enum name. */
 static onyx_status cast_target(ox_ctx *c, onyx_dtype *to)
 {
@@ -667,42 +535,20 @@ static onyx_status cast_infer(ox_ctx *c)
 {
     onyx_status st = ox_need_io(c, 1);
     onyx_dtype to = ONYX_DTYPE_UNDEFINED;
-    if (st || (st = cast_target(c, &to))) return st;
-    const onyx_tensor *x = c->in[0];
-    if (cast_class(x->dtype) == CAST_NONE || cast_class(to) == CAST_NONE)
-        return ox_fail(c, ONYX_E_UNSUPPORTED, "cast from %s to %s is not supported yet",
-                       onyx_dtype_name(x->dtype), onyx_dtype_name(to));
-    ox_set_shape(c->out[0], to, x->rank, x->dims);
+    ox_cast_opts o;
+    if (st || (st = cast_target(c, &to)) || (st = ox_cast_opts_read(c, &o)) ||
+        (st = ox_cast_check(c, c->in[0]->dtype, to)))
+        return st;
+    ox_set_shape(c->out[0], to, c->in[0]->rank, c->in[0]->dims);
     return ONYX_OK;
 }
 
 static onyx_status cast_run(ox_ctx *c)
 {
-    const onyx_tensor *x = c->in[0];
-    onyx_tensor *y = c->out[0];
-    if (x->dtype == y->dtype) {
-        ox_copy_bytes(y->data, x->data, ox_tensor_bytes(x));
-        return ONYX_OK;
-    }
-    bool via_float = cast_class(x->dtype) == CAST_FLOAT || cast_class(y->dtype) == CAST_FLOAT;
-    double f[CAST_CHUNK];
-    uint64_t bits[CAST_CHUNK];
-    int64_t total = ox_tensor_numel(x);
-    for (int64_t at = 0; at < total; at += CAST_CHUNK) {
-        int64_t n = total - at < CAST_CHUNK ? total - at : CAST_CHUNK;
-        if (!via_float) {
-            load_bits(x, at, n, bits);
-        } else {
-            load_f64(x, at, n, f);
-            if (cast_class(y->dtype) == CAST_FLOAT) {
-                store_f64(y, at, n, f);
-                continue;
-            }
-            for (int64_t k = 0; k < n; k++) bits[k] = f64_to_bits(f[k], y->dtype);
-        }
-        store_bits(y, at, n, bits);
-    }
-    return ONYX_OK;
+    ox_cast_opts o;
+    onyx_status st = ox_cast_opts_read(c, &o);
+    if (st) return st;
+    return ox_cast_tensor(c, c->in[0], c->out[0], &o);
 }
 
 /* ---- registry ---------------------------------------------------------------------------- */
