@@ -50,7 +50,8 @@ ifeq ($(BLAS),openblas)
   LDLIBS   += $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
 endif
 PROTOBUF_LIBS := $(or $(shell pkg-config --libs libprotobuf-c 2>/dev/null),-lprotobuf-c)
-LDLIBS += $(PROTOBUF_LIBS)
+IMAGE_LIBS    := $(or $(shell pkg-config --libs libpng libjpeg 2>/dev/null),-lpng -ljpeg)
+LDLIBS += $(PROTOBUF_LIBS) $(IMAGE_LIBS)
 
 LIB_SRC  := $(wildcard runtime/*.c onnx/*.c ops/*.c kernels/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/onnx.pb-c.o
@@ -102,7 +103,7 @@ $(CLI): $(TOOL_OBJ) $(LIB_A)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(LIB_A) $(LDLIBS)
 
-$(OBJ)/tests/%: tests/unit/%.c tests/unit/check.h $(LIB_A)
+$(OBJ)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
@@ -158,7 +159,7 @@ conformance: $(CLI) $(NODE_TESTS)/.stamp
 # Adds every node test that now passes to the ratchet (after a `make conformance`).
 ratchet: conformance
 	@{ echo "# ONNX node tests that must pass (sorted). Extend with: make ratchet"; \
-	   grep '^PASS ' $(OUT)/conformance.log | sed 's/^PASS //' | sort; } > tests/conformance/expected_pass.txt
+	   grep '^PASS ' $(OUT)/conformance.log | sed 's/^PASS //; s/[ :].*//' | sort; } > tests/conformance/expected_pass.txt
 	@echo "expected_pass.txt: $$(grep -vc '^#' tests/conformance/expected_pass.txt) tests"
 
 # docs/ops.md from the registry and the last conformance run (never written by hand).

@@ -682,42 +682,39 @@ void ox_log_softmax(onyx_dtype t, int64_t outer, int64_t n, int64_t inner, const
     }
 }
 
-/* ---- CumSum ------------------------------------------------------------------------------ */
+/* ---- CumSum, CumProd ---------------------------------------------------------------------- */
 
-/* Running sums down the block's columns, visiting rows backwards with `reverse`; exclusive
- * sums store the total before adding the element. */
-#define CUMSUM_BLOCK(name, T, WIDEN, NARROW)                                              \
-    static void name(onyx_dtype t, bool exclusive, bool reverse, const char *x, char *y, \
-                     int64_t n, int64_t inner, int64_t w)                                \
-    {                                                                                    \
-        const size_t es = onyx_dtype_size(t);                                            \
-        const block b = block_make(n, inner, w);                                         \
-        T acc[RUN], v[RUN];                                                              \
-        for (int64_t j = 0; j < w; j++) acc[j] = 0;                                      \
-        for (int64_t rr = 0; rr < b.runs; rr++) {                                        \
-            int64_t r = reverse ? b.runs - 1 - rr : rr, pos, len;                        \
-            block_run(&b, r, &pos, &len);                                                \
-            WIDEN(t, x + (size_t)pos * es, len, v);                                      \
-            for (int64_t ii = 0; ii < len; ii++) {                                       \
-                int64_t i = (reverse && b.fold) ? len - 1 - ii : ii, j = b.fold ? 0 : i; \
-                T e = v[i];                                                              \
-                if (exclusive) {                                                         \
-                    v[i] = acc[j];                                                       \
-                    acc[j] += e;                                                         \
-                } else {                                                                 \
-                    acc[j] += e;                                                         \
-                    v[i] = acc[j];                                                       \
-                }                                                                        \
-            }                                                                            \
-            NARROW(t, v, len, y + (size_t)pos * es);                                     \
-        }                                                                                \
+/* Running sums (or products) down the block's columns, visiting rows backwards with
+ * `reverse`; exclusive scans store the total before combining the element. */
+#define SCAN_BLOCK(name, T, WIDEN, NARROW)                                                 \
+    static void name(onyx_dtype t, bool product, bool exclusive, bool reverse,            \
+                     const char *x, char *y, int64_t n, int64_t inner, int64_t w)         \
+    {                                                                                     \
+        const size_t es = onyx_dtype_size(t);                                             \
+        const block b = block_make(n, inner, w);                                          \
+        T acc[RUN], v[RUN];                                                               \
+        for (int64_t j = 0; j < w; j++) acc[j] = product ? 1 : 0;                         \
+        for (int64_t rr = 0; rr < b.runs; rr++) {                                         \
+            int64_t r = reverse ? b.runs - 1 - rr : rr, pos, len;                         \
+            block_run(&b, r, &pos, &len);                                                 \
+            WIDEN(t, x + (size_t)pos * es, len, v);                                       \
+            for (int64_t ii = 0; ii < len; ii++) {                                        \
+                int64_t i = (reverse && b.fold) ? len - 1 - ii : ii, j = b.fold ? 0 : i;  \
+                T e = v[i];                                                               \
+                if (exclusive) v[i] = acc[j];                                             \
+                acc[j] = product ? acc[j] * e : acc[j] + e;                               \
+                if (!exclusive) v[i] = acc[j];                                            \
+            }                                                                             \
+            NARROW(t, v, len, y + (size_t)pos * es);                                      \
+        }                                                                                 \
     }
 
-CUMSUM_BLOCK(cumsum_f64, double, ox_widen_f64, ox_narrow_f64)
-CUMSUM_BLOCK(cumsum_u64, uint64_t, ox_widen_u64, ox_narrow_u64)
+SCAN_BLOCK(scan_f64, double, ox_widen_f64, ox_narrow_f64)
+SCAN_BLOCK(scan_u64, uint64_t, ox_widen_u64, ox_narrow_u64)
 
-void ox_cumsum(onyx_dtype t, bool exclusive, bool reverse, int64_t outer, int64_t n,
-               int64_t inner, const void *x, void *y, int threads)
+/* CumSum and CumProd: one driver, the combining step picked by `product`. */
+static void scan(bool product, onyx_dtype t, bool exclusive, bool reverse, int64_t outer,
+                 int64_t n, int64_t inner, const void *x, void *y, int threads)
 {
     const size_t es = onyx_dtype_size(t);
     const bool floating = ox_red_is_floating(t);
@@ -731,11 +728,25 @@ void ox_cumsum(onyx_dtype t, bool exclusive, bool reverse, int64_t outer, int64_
         const int64_t o = task / blocks, j0 = (task % blocks) * RUN;
         const int64_t w = min64(RUN, inner - j0);
         const size_t off = (size_t)(o * n * inner + j0) * es;
+        const char *xs = (const char *)x + off;
+        char *ys = (char *)y + off;
         if (floating)
-            cumsum_f64(t, exclusive, reverse, (const char *)x + off, (char *)y + off, n, inner, w);
+            scan_f64(t, product, exclusive, reverse, xs, ys, n, inner, w);
         else
-            cumsum_u64(t, exclusive, reverse, (const char *)x + off, (char *)y + off, n, inner, w);
+            scan_u64(t, product, exclusive, reverse, xs, ys, n, inner, w);
     }
+}
+
+void ox_cumsum(onyx_dtype t, bool exclusive, bool reverse, int64_t outer, int64_t n,
+               int64_t inner, const void *x, void *y, int threads)
+{
+    scan(false, t, exclusive, reverse, outer, n, inner, x, y, threads);
+}
+
+void ox_cumprod(onyx_dtype t, bool exclusive, bool reverse, int64_t outer, int64_t n,
+                int64_t inner, const void *x, void *y, int threads)
+{
+    scan(true, t, exclusive, reverse, outer, n, inner, x, y, threads);
 }
 
 /* ---- TopK -------------------------------------------------------------------------------- */

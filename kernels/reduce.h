@@ -1,5 +1,6 @@
 /* reduce.h — reductions along axes and the kernels of the ops built on them: the Reduce*
- * family, ArgMax/ArgMin, CumSum, LogSoftmax, Hardmax, TopK, Det and Einsum's contraction.
+ * family, ArgMax/ArgMin, CumSum/CumProd, LogSoftmax, Hardmax, TopK, Det and Einsum's
+ * contraction.
  *
  * Numeric domains: every floating type (float, double, float16, bfloat16) is computed in
  * double and rounded once when stored; every integer type (and bool) in uint64 — signed
@@ -72,6 +73,9 @@ void ox_arg_reduce(onyx_dtype t, bool is_max, bool select_last, int64_t outer, i
  * reverse. Floating and integral t (bool excluded). */
 void ox_cumsum(onyx_dtype t, bool exclusive, bool reverse, int64_t outer, int64_t n,
                int64_t inner, const void *x, void *y, int threads);
+/* The same with products (exclusive ones start at 1); integers wrap. */
+void ox_cumprod(onyx_dtype t, bool exclusive, bool reverse, int64_t outer, int64_t n,
+                int64_t inner, const void *x, void *y, int threads);
 
 /* y = x - max - log(sum(exp(x - max))) along n; floating t. */
 void ox_log_softmax(onyx_dtype t, int64_t outer, int64_t n, int64_t inner, const void *x, void *y,

@@ -419,6 +419,49 @@ static void note_unsupported(load_ctx *c, const ox_node *n)
     c->unsupported_len = len < c->errcap ? len : c->errcap - 1;
 }
 
+/* Appends sub's outer references (indices into sub->parent) to list, once each. */
+static void collect_outer(const ox_graph *sub, int *list, int *n)
+{
+    for (int v = 0; v < sub->n_values; v++) {
+        int o = sub->values[v].outer;
+        if (o < 0) continue;
+        bool seen = false;
+        for (int k = 0; k < *n && !seen; k++) seen = list[k] == o;
+        if (!seen) list[(*n)++] = o;
+    }
+}
+
+/* A node with subgraphs reads, besides its declared inputs, every outer value its bodies use
+ * (ONNX's implicit inputs): they are appended to its inputs so that ordering, liveness and
+ * the planner's knowledge of values treat them like any other input. */
+static onyx_status add_implicit_inputs(load_ctx *c, ox_graph *g, ox_node *n)
+{
+    int total = 0;
+    for (int k = 0; k < n->n_attr; k++) {
+        const ox_attr *a = &n->attr[k];
+        if (a->type == OX_ATTR_GRAPH) total += a->g->n_values;
+        if (a->type == OX_ATTR_GRAPHS)
+            for (size_t j = 0; j < a->n; j++) total += a->graphs[j]->n_values;
+    }
+    if (!total) return ONYX_OK;
+    int *list = ox_pool_array(g->pool, (size_t)total, sizeof(int)), n_list = 0;
+    if (!list) return nomem(c);
+    for (int k = 0; k < n->n_attr; k++) {
+        const ox_attr *a = &n->attr[k];
+        if (a->type == OX_ATTR_GRAPH) collect_outer(a->g, list, &n_list);
+        if (a->type == OX_ATTR_GRAPHS)
+            for (size_t j = 0; j < a->n; j++) collect_outer(a->graphs[j], list, &n_list);
+    }
+    if (!n_list) return ONYX_OK;
+    int *in = ox_pool_array(g->pool, (size_t)n->n_in + (size_t)n_list, sizeof(int));
+    if (!in) return nomem(c);
+    memcpy(in, n->in, sizeof(int) * (size_t)n->n_in);
+    memcpy(in + n->n_in, list, sizeof(int) * (size_t)n_list);
+    n->in = in;
+    n->n_implicit = n_list;
+    return ONYX_OK;
+}
+
 static onyx_status finish_nodes(load_ctx *c, ox_graph *g, const pending_node *pend)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -447,6 +490,8 @@ static onyx_status finish_nodes(load_ctx *c, ox_graph *g, const pending_node *pe
                 return st;
             }
         }
+        onyx_status st = add_implicit_inputs(c, g, n);
+        if (st) return st;
         n->op = n->opset >= 0 ? ox_op_find(n->domain, n->op_type, n->opset) : NULL;
         if (!n->op) {
             c->m->n_unsupported++;
@@ -583,6 +628,16 @@ static onyx_status load_buffer(const void *buf, size_t len, const char *base_dir
     if (!m) {
         ox_error_set(err, ONYX_E_NOMEM, "out of memory");
         return ONYX_E_NOMEM;
+    }
+    /* each subgraph level is three message levels (graph, node, attribute) */
+    int limit = 4 * m->opts.max_graph_depth + 64;
+    if (ox_onnx_nesting(buf, len, limit) > limit) {
+        char msg2[160];
+        snprintf(msg2, sizeof msg2, "the model nests subgraphs or types too deeply (limit: %d subgraph levels)",
+                 m->opts.max_graph_depth);
+        ox_error_set(err, ONYX_E_LIMIT, msg2);
+        onyx_model_free(m);
+        return ONYX_E_LIMIT;
     }
     ox_pb_alloc pb;
     ox_pb_alloc_init(&pb, &m->alloc);

@@ -35,4 +35,19 @@ onyx_status ox_sparse_from_proto(const Onnx__SparseTensorProto *sp, const ox_ten
 onyx_status ox_read_file(const char *path, const ox_allocator *a, int64_t max_bytes, uint8_t **buf,
                          size_t *len, char *err, size_t errcap);
 
+/* Deepest message nesting of a serialized ModelProto along the fields through which ONNX
+ * messages recurse (graphs in attributes, nested type protos); a value above limit means
+ * "deeper than limit", -1 malformed wire data. Run before decoding: the decoder recurses. */
+int ox_onnx_nesting(const void *buf, size_t len, int limit);
+/* The allocator load options name (libc when NULL). */
+ox_allocator ox_opts_allocator(const onyx_load_options *o);
+/* Reads and decodes a protobuf file; NULL with *st and msg set on failure. pb->a must be set;
+ * free the message with protobuf_c_message_free_unpacked(m, &pb->pa). */
+ProtobufCMessage *ox_unpack_file(const char *path, const ProtobufCMessageDescriptor *desc, const onyx_load_options *o,
+                                 ox_pb_alloc *pb, onyx_status *st, char *msg, size_t cap);
+/* A TensorProto as one block the caller frees with onyx_tensor_free (external data relative
+ * to path's folder). */
+onyx_status ox_tensor_block_from_proto(const Onnx__TensorProto *tp, const char *path, const onyx_load_options *o,
+                                       onyx_tensor *out, const char **name_out, char *msg, size_t cap);
+
 #endif

@@ -357,7 +357,7 @@ onyx_status ox_sparse_from_proto(const Onnx__SparseTensorProto *sp, const ox_ten
 
 /* ---- public tensor file API (.pb) ------------------------------------------------------ */
 
-static ox_allocator opts_allocator(const onyx_load_options *o)
+ox_allocator ox_opts_allocator(const onyx_load_options *o)
 {
     return ox_allocator_make(o ? o->alloc : NULL, o ? o->alloc_user : NULL);
 }
@@ -378,7 +378,7 @@ onyx_status onyx_tensor_alloc(onyx_tensor *t, const onyx_load_options *o, onyx_e
         ox_error_set(err, ONYX_E_LIMIT, "tensor exceeds the size limit");
         return ONYX_E_LIMIT;
     }
-    ox_allocator a = opts_allocator(o);
+    ox_allocator a = ox_opts_allocator(o);
     t->data = ox_malloc_aligned(&a, bytes ? bytes : 1);
     if (!t->data) {
         ox_error_set(err, ONYX_E_NOMEM, "out of memory");
@@ -391,43 +391,43 @@ onyx_status onyx_tensor_alloc(onyx_tensor *t, const onyx_load_options *o, onyx_e
 void onyx_tensor_free(onyx_tensor *t, const onyx_load_options *o)
 {
     if (!t || !t->data) return;
-    ox_allocator a = opts_allocator(o);
+    ox_allocator a = ox_opts_allocator(o);
     ox_free_aligned(&a, t->data);
     t->data = NULL;
 }
 
-onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, onyx_tensor *out,
-                                const char **name_out, onyx_error *err)
+ProtobufCMessage *ox_unpack_file(const char *path, const ProtobufCMessageDescriptor *desc, const onyx_load_options *o,
+                                 ox_pb_alloc *pb, onyx_status *st, char *msg, size_t cap)
 {
-    char msg[512] = "";
-    ox_allocator a = opts_allocator(o);
+    ox_allocator a = ox_opts_allocator(o);
     uint8_t *buf = NULL;
     size_t len = 0;
-    onyx_status st = ox_read_file(path, &a, opts_max_tensor(o) + (1 << 20), &buf, &len, msg, sizeof msg);
-    if (st) {
-        ox_error_set(err, st, msg);
-        return st;
-    }
-    ox_pb_alloc pb;
-    ox_pb_alloc_init(&pb, &a);
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&pb.pa, len, buf);
+    *st = ox_read_file(path, &a, opts_max_tensor(o) + (1 << 20), &buf, &len, msg, cap);
+    if (*st) return NULL;
+    ox_pb_alloc_init(pb, pb->a);
+    ProtobufCMessage *m = protobuf_c_message_unpack(desc, &pb->pa, len, buf);
     ox_free(&a, buf, len + 1);
-    if (!tp) {
-        st = pb.failed ? ONYX_E_NOMEM : ONYX_E_PARSE;
-        snprintf(msg, sizeof msg, pb.failed ? "out of memory reading '%s'" : "'%s' is not a valid TensorProto file", path);
-        ox_error_set(err, st, msg);
-        return st;
+    if (!m) {
+        *st = pb->failed ? ONYX_E_NOMEM : ONYX_E_PARSE;
+        snprintf(msg, cap, pb->failed ? "out of memory reading '%s'" : "'%s' is not a valid %s file", path, desc->short_name);
     }
+    return m;
+}
+
+onyx_status ox_tensor_block_from_proto(const Onnx__TensorProto *tp, const char *path, const onyx_load_options *o,
+                                       onyx_tensor *out, const char **name_out, char *msg, size_t cap)
+{
     /* Convert through a scratch pool, then copy into one block the caller frees. */
+    ox_allocator a = ox_opts_allocator(o);
     ox_pool pool;
     ox_pool_init(&pool, a, 0);
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash) *slash = 0; else snprintf(dir, sizeof dir, ".");
-    ox_tensor_src src = {dir, opts_max_tensor(o), msg, sizeof msg};
+    ox_tensor_src src = {dir, opts_max_tensor(o), msg, cap};
     ox_const *c = NULL;
-    st = ox_tensor_from_proto(tp, &src, &pool, &c);
+    onyx_status st = ox_tensor_from_proto(tp, &src, &pool, &c);
     if (!st) {
         size_t name_len = tp->name ? strlen(tp->name) : 0, strings = 0;
         int64_t n = ox_tensor_numel(&c->t);
@@ -437,7 +437,7 @@ onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, on
         uint8_t *block = ox_malloc_aligned(&a, total);
         if (!block) {
             st = ONYX_E_NOMEM;
-            snprintf(msg, sizeof msg, "out of memory reading '%s'", path);
+            snprintf(msg, cap, "out of memory reading '%s'", path);
         } else {
             uint8_t *tail = block + c->nbytes;
             if (c->t.dtype == ONYX_DTYPE_STRING) {
@@ -458,7 +458,22 @@ onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, on
         }
     }
     ox_pool_release(&pool);
-    onnx__tensor_proto__free_unpacked(tp, &pb.pa);
+    return st;
+}
+
+onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, onyx_tensor *out,
+                                const char **name_out, onyx_error *err)
+{
+    char msg[512] = "";
+    ox_allocator a = ox_opts_allocator(o);
+    ox_pb_alloc pb;
+    pb.a = &a;
+    onyx_status st;
+    Onnx__TensorProto *tp = (Onnx__TensorProto *)ox_unpack_file(path, &onnx__tensor_proto__descriptor, o, &pb, &st, msg, sizeof msg);
+    if (tp) {
+        st = ox_tensor_block_from_proto(tp, path, o, out, name_out, msg, sizeof msg);
+        onnx__tensor_proto__free_unpacked(tp, &pb.pa);
+    }
     if (st) ox_error_set(err, st, msg);
     return st;
 }

@@ -8,48 +8,11 @@
  *   limits, opset 1 to no bound); from 11 they are optional scalar inputs.
  *   `consumed_inputs` (opset 1) is a legacy hint and is ignored. */
 #include <float.h>
-#include <string.h>
 
 #include "elementwise.h"
 #include "op.h"
 
 /* ---- Add, Sub, Mul, Div ---------------------------------------------------------------- */
-
-/* B as the op broadcasts it. From opset 7 that is B itself. Before, broadcast=0 requires
- * equal shapes and broadcast=1 places B's dims at A's dims [axis, axis + rank(B)) with
- * ones elsewhere, which numpy broadcasting then handles. */
-static onyx_status b_view(ox_ctx *c, const onyx_tensor *a, const onyx_tensor *b,
-                          onyx_tensor *view)
-{
-    *view = *b;
-    if (c->opset >= 7) return ONYX_OK;
-    char sa[96], sb[96];
-    if (!ox_attr_int(c, "broadcast", 0)) {
-        bool same = a->rank == b->rank;
-        for (int i = 0; same && i < a->rank; i++) same = a->dims[i] == b->dims[i];
-        if (!same)
-            return ox_fail(c, ONYX_E_SHAPE, "shapes %s and %s differ and broadcast is 0",
-                           ox_shape_str(sa, sizeof sa, a->rank, a->dims),
-                           ox_shape_str(sb, sizeof sb, b->rank, b->dims));
-        return ONYX_OK;
-    }
-    int64_t axis = ox_attr_int(c, "axis", a->rank - b->rank);
-    if (b->rank > a->rank || axis < 0 || axis > a->rank - b->rank)
-        return ox_fail(c, ONYX_E_SHAPE, "cannot broadcast %s onto %s at axis %lld",
-                       ox_shape_str(sb, sizeof sb, b->rank, b->dims),
-                       ox_shape_str(sa, sizeof sa, a->rank, a->dims), (long long)axis);
-    view->rank = a->rank;
-    for (int i = 0; i < a->rank; i++) view->dims[i] = 1;
-    for (int i = 0; i < b->rank; i++) {
-        int64_t d = b->dims[i];
-        if (d != 1 && d != a->dims[axis + i])
-            return ox_fail(c, ONYX_E_SHAPE, "cannot broadcast %s onto %s at axis %lld",
-                           ox_shape_str(sb, sizeof sb, b->rank, b->dims),
-                           ox_shape_str(sa, sizeof sa, a->rank, a->dims), (long long)axis);
-        view->dims[axis + i] = d;
-    }
-    return ONYX_OK;
-}
 
 static onyx_status binary_infer(ox_ctx *c)
 {
@@ -63,7 +26,7 @@ static onyx_status binary_infer(ox_ctx *c)
         return ox_fail(c, ONYX_E_UNSUPPORTED, "dtype %s is not supported",
                        onyx_dtype_name(a->dtype));
     onyx_tensor bv;
-    onyx_status st = b_view(c, a, b, &bv);
+    onyx_status st = ox_legacy_broadcast(c, a, b, &bv);
     if (st) return st;
     int rank;
     int64_t dims[ONYX_MAX_RANK];
@@ -78,7 +41,7 @@ static onyx_status binary_run(ox_ctx *c, ox_binop op)
     const onyx_tensor *a = c->in[0];
     onyx_tensor *out = c->out[0];
     onyx_tensor bv;
-    onyx_status st = b_view(c, a, c->in[1], &bv);
+    onyx_status st = ox_legacy_broadcast(c, a, c->in[1], &bv);
     if (st) return st;
     ox_binary_fn fn = ox_binary_kernel(op, a->dtype);
     if (!fn) return ox_fail(c, ONYX_E_INTERNAL, "no kernel for %s", onyx_dtype_name(a->dtype));

@@ -6,22 +6,33 @@
 #include "op.h"
 
 #define OX_FAMILIES        \
+    OX_FAMILY(attention)   \
     OX_FAMILY(binary)      \
+    OX_FAMILY(control)     \
     OX_FAMILY(einsum)      \
     OX_FAMILY(elementwise) \
+    OX_FAMILY(image)       \
     OX_FAMILY(index)       \
     OX_FAMILY(linalg)      \
     OX_FAMILY(logic)       \
+    OX_FAMILY(ml)          \
+    OX_FAMILY(loss)        \
     OX_FAMILY(math)        \
     OX_FAMILY(movement)    \
+    OX_FAMILY(newops)      \
     OX_FAMILY(nn)          \
     OX_FAMILY(nn_extra)    \
     OX_FAMILY(norm)        \
     OX_FAMILY(quant)       \
+    OX_FAMILY(random)      \
     OX_FAMILY(reduce)      \
     OX_FAMILY(resize)      \
+    OX_FAMILY(rnn)         \
     OX_FAMILY(scatter)     \
     OX_FAMILY(select)      \
+    OX_FAMILY(sequence)    \
+    OX_FAMILY(signal)      \
+    OX_FAMILY(strings)     \
     OX_FAMILY(shape)
 
 #define OX_FAMILY(name) extern const ox_op ox_ops_##name[]; extern const size_t ox_ops_##name##_count;

@@ -4,7 +4,6 @@
  * float32 in scratch memory, multiplied there and rounded back; int32/int64/uint32/uint64
  * use the wrap-around integer GEMM. */
 #include <math.h>
-#include <string.h>
 
 #include "gemm.h"
 #include "op.h"
@@ -14,25 +13,6 @@ static const onyx_dtype matmul_types[] = {
     ONYX_DTYPE_INT32, ONYX_DTYPE_INT64,  ONYX_DTYPE_UINT32,  ONYX_DTYPE_UINT64, 0};
 
 static bool is_half(onyx_dtype t) { return t == ONYX_DTYPE_FLOAT16 || t == ONYX_DTYPE_BFLOAT16; }
-
-/* float16/bfloat16 <-> float32 for n elements. */
-static void widen(onyx_dtype t, const void *src, int64_t n, float *dst)
-{
-    const uint16_t *s = src;
-    if (t == ONYX_DTYPE_FLOAT16)
-        for (int64_t i = 0; i < n; i++) dst[i] = ox_f16_to_f32(s[i]);
-    else
-        for (int64_t i = 0; i < n; i++) dst[i] = ox_bf16_to_f32(s[i]);
-}
-
-static void narrow(onyx_dtype t, const float *src, int64_t n, void *dst)
-{
-    uint16_t *d = dst;
-    if (t == ONYX_DTYPE_FLOAT16)
-        for (int64_t i = 0; i < n; i++) d[i] = ox_f32_to_f16(src[i]);
-    else
-        for (int64_t i = 0; i < n; i++) d[i] = ox_f32_to_bf16(src[i]);
-}
 
 /* Requests n float32 elements of scratch; fails if the byte count overflows. */
 static onyx_status want_float_scratch(ox_ctx *c, int64_t n)
@@ -234,52 +214,19 @@ static onyx_status gemm_run(ox_ctx *c)
     if (is_half(t)) {
         float *As = c->scratch, *Bs = As + g.M * g.K;
         Y = Bs + g.K * g.N;
-        widen(t, a->data, g.M * g.K, As);
-        widen(t, b->data, g.K * g.N, Bs);
+        ox_half_to_f32(t, a->data, g.M * g.K, As);
+        ox_half_to_f32(t, b->data, g.K * g.N, Bs);
         A = As;
         B = Bs;
     }
     if (cc) fill_bias(cc, g.M, g.N, Y);
     ox_sgemm(g.ta, g.tb, g.M, g.N, g.K, alpha, A, lda, B, ldb, cc ? beta : 0.0f, Y, g.N,
              c->threads);
-    if (is_half(t)) narrow(t, Y, g.M * g.N, out->data);
+    if (is_half(t)) ox_f32_to_half(t, Y, g.M * g.N, out->data);
     return ONYX_OK;
 }
 
 /* ---- MatMul ---------------------------------------------------------------------------- */
-
-/* MatMul's operands as stacks of matrices: a 1-D A is a 1 x K row, a 1-D B a K x 1 column;
- * the leading (batch) dims broadcast. */
-typedef struct mm_dims {
-    int64_t M, N, K;
-    int nb;                          /* batch rank of the output */
-    int64_t batch[ONYX_MAX_RANK];    /* output batch dims */
-    onyx_tensor abatch, bbatch;      /* each operand's own batch dims (for strides) */
-} mm_dims;
-
-static onyx_status mm_dims_of(ox_ctx *c, mm_dims *m)
-{
-    const onyx_tensor *a = c->in[0], *b = c->in[1];
-    char sa[96], sb[96];
-    if (a->rank < 1 || b->rank < 1)
-        return ox_fail(c, ONYX_E_SHAPE, "operands must have rank >= 1");
-    m->M = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
-    m->K = a->dims[a->rank - 1];
-    int64_t kb = b->dims[b->rank >= 2 ? b->rank - 2 : 0];
-    m->N = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
-    if (kb != m->K)
-        return ox_fail(c, ONYX_E_SHAPE, "inner dimensions of %s and %s differ",
-                       ox_shape_str(sa, sizeof sa, a->rank, a->dims),
-                       ox_shape_str(sb, sizeof sb, b->rank, b->dims));
-    memset(&m->abatch, 0, sizeof m->abatch);
-    memset(&m->bbatch, 0, sizeof m->bbatch);
-    m->abatch.rank = a->rank > 2 ? a->rank - 2 : 0;
-    m->bbatch.rank = b->rank > 2 ? b->rank - 2 : 0;
-    memcpy(m->abatch.dims, a->dims, sizeof(int64_t) * (size_t)m->abatch.rank);
-    memcpy(m->bbatch.dims, b->dims, sizeof(int64_t) * (size_t)m->bbatch.rank);
-    return ox_broadcast_shape(c, m->abatch.rank, m->abatch.dims, m->bbatch.rank, m->bbatch.dims,
-                              &m->nb, m->batch);
-}
 
 static onyx_status matmul_infer(ox_ctx *c)
 {
@@ -291,14 +238,9 @@ static onyx_status matmul_infer(ox_ctx *c)
     if (b->dtype != a->dtype)
         return ox_fail(c, ONYX_E_SHAPE, "input dtypes differ: %s and %s",
                        onyx_dtype_name(a->dtype), onyx_dtype_name(b->dtype));
-    mm_dims m;
-    if ((st = mm_dims_of(c, &m))) return st;
-    int64_t dims[ONYX_MAX_RANK];
-    int rank = m.nb;
-    memcpy(dims, m.batch, sizeof(int64_t) * (size_t)m.nb);
-    if (a->rank >= 2) dims[rank++] = m.M;
-    if (b->rank >= 2) dims[rank++] = m.N;
-    ox_set_shape(c->out[0], a->dtype, rank, dims);
+    ox_matmul_shape m;
+    if ((st = ox_matmul_shape_of(c, a, b, &m))) return st;
+    ox_set_shape(c->out[0], a->dtype, m.rank, m.dims);
     if (is_half(a->dtype)) {
         int64_t out_n = ox_tensor_numel(c->out[0]);
         st = want_float_scratch(c, ox_tensor_numel(a) + ox_tensor_numel(b) + out_n);
@@ -312,7 +254,7 @@ static onyx_status matmul_infer(ox_ctx *c)
  * depends on shapes only, so results do not depend on the thread count. */
 #define MM_SMALL (64 * 64 * 64)
 
-static void matmul_batched(onyx_dtype t, const mm_dims *m, const void *A, const void *B,
+static void matmul_batched(onyx_dtype t, const ox_matmul_shape *m, const void *A, const void *B,
                            void *Y, int threads)
 {
     const size_t es = onyx_dtype_size(t == ONYX_DTYPE_FLOAT16 || t == ONYX_DTYPE_BFLOAT16
@@ -332,7 +274,9 @@ static void matmul_batched(onyx_dtype t, const mm_dims *m, const void *A, const 
     const bool small = (double)M * (double)N * (double)K <= MM_SMALL;
     const bool par = small && threads > 1 && count > 1;
     (void)par;
+#ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (par)
+#endif
     for (int64_t t_ = 0; t_ < count; t_++) {
         int64_t rem = t_, oa = 0, ob = 0;
         for (int i = m->nb - 1; i >= 0; i--) {
@@ -351,8 +295,8 @@ static onyx_status matmul_run(ox_ctx *c)
 {
     const onyx_tensor *a = c->in[0], *b = c->in[1];
     onyx_tensor *out = c->out[0];
-    mm_dims m;
-    onyx_status st = mm_dims_of(c, &m);
+    ox_matmul_shape m;
+    onyx_status st = ox_matmul_shape_of(c, c->in[0], c->in[1], &m);
     if (st) return st;
     const onyx_dtype t = a->dtype;
     if (!is_half(t)) {
@@ -362,82 +306,77 @@ static onyx_status matmul_run(ox_ctx *c)
     const int64_t na = ox_tensor_numel(a), nb = ox_tensor_numel(b), ny = ox_tensor_numel(out);
     if (ny == 0) return ONYX_OK; /* (and scratch may be empty) */
     float *As = c->scratch, *Bs = As + na, *Ys = Bs + nb;
-    widen(t, a->data, na, As);
-    widen(t, b->data, nb, Bs);
+    ox_half_to_f32(t, a->data, na, As);
+    ox_half_to_f32(t, b->data, nb, Bs);
     matmul_batched(t, &m, As, Bs, Ys, c->threads);
-    narrow(t, Ys, ny, out->data);
+    ox_f32_to_half(t, Ys, ny, out->data);
     return ONYX_OK;
 }
 
 /* ---- Softmax --------------------------------------------------------------------------- */
 
-/* The input viewed as [outer, n, inner] with softmax along n. */
-typedef struct sm_shape {
-    int64_t outer, n, inner;
-} sm_shape;
-
-static onyx_status sm_shape_of(ox_ctx *c, sm_shape *s)
-{
-    const onyx_tensor *x = c->in[0];
-    const bool coerce = c->opset < 13;
-    /* Before opset 13 the input is coerced to 2-D [a0*..*a(k-1), ak*..*a(r-1)] at axis k
-     * (default 1, and k == r is allowed); from 13 softmax runs along one axis (default -1). */
-    int64_t a = ox_attr_int(c, "axis", coerce ? 1 : -1);
-    int axis = x->rank;
-    if (!coerce || a != x->rank) {
-        onyx_status st = ox_norm_axis(c, a, x->rank, "axis", &axis);
-        if (st) return st;
-    }
-    s->outer = s->n = s->inner = 1;
-    for (int i = 0; i < x->rank; i++) {
-        if (i < axis) s->outer *= x->dims[i];
-        else if (i == axis || coerce) s->n *= x->dims[i];
-        else s->inner *= x->dims[i];
-    }
-    return ONYX_OK;
-}
-
 /* Columns processed together when inner > 1: their running max and sum live on the stack. */
 #define SM_COLS 256
 
 /* One block: rows 0..n-1 (stride `inner`) by w <= SM_COLS columns, from x to y. Max and sum
- * are taken per column; exp(x - max) is stored in y and then scaled by 1 / sum, except for
- * half types (RECOMPUTE), where storing would round the intermediate: they recompute exp. */
-#define SOFTMAX_BLOCK(name, T, CT, LOAD, STORE, EXP, RECOMPUTE)                          \
+ * are taken per column; exp(x - max) is stored in y and then scaled by 1 / sum. */
+#define SOFTMAX_BLOCK(name, T, EXP)                                                      \
     static void name(const void *px, void *py, int64_t n, int64_t inner, int64_t w)    \
     {                                                                                  \
         const T *x = px;                                                               \
         T *y = py;                                                                     \
-        CT mx[SM_COLS], sum[SM_COLS];                                                  \
+        T mx[SM_COLS], sum[SM_COLS];                                                   \
         for (int64_t j = 0; j < w; j++) {                                              \
-            mx[j] = LOAD(x[j]);                                                        \
+            mx[j] = x[j];                                                              \
             sum[j] = 0;                                                                \
         }                                                                              \
         for (int64_t k = 1; k < n; k++)                                                \
-            for (int64_t j = 0; j < w; j++) {                                          \
-                CT v = LOAD(x[k * inner + j]);                                         \
-                if (v > mx[j]) mx[j] = v;                                              \
-            }                                                                          \
+            for (int64_t j = 0; j < w; j++)                                            \
+                if (x[k * inner + j] > mx[j]) mx[j] = x[k * inner + j];                \
         for (int64_t k = 0; k < n; k++)                                                \
             for (int64_t j = 0; j < w; j++) {                                          \
-                CT e = EXP(LOAD(x[k * inner + j]) - mx[j]);                            \
+                T e = EXP(x[k * inner + j] - mx[j]);                                   \
                 sum[j] += e;                                                           \
-                if (!RECOMPUTE) y[k * inner + j] = STORE(e);                           \
+                y[k * inner + j] = e;                                                  \
             }                                                                          \
         for (int64_t j = 0; j < w; j++) sum[j] = 1 / sum[j];                           \
         for (int64_t k = 0; k < n; k++)                                                \
-            for (int64_t j = 0; j < w; j++) {                                          \
-                int64_t i = k * inner + j;                                             \
-                CT e = RECOMPUTE ? EXP(LOAD(x[i]) - mx[j]) : LOAD(y[i]);               \
-                y[i] = STORE(e * sum[j]);                                              \
-            }                                                                          \
+            for (int64_t j = 0; j < w; j++) y[k * inner + j] *= sum[j];                \
     }
 
-#define AS_IS(v) (v)
-SOFTMAX_BLOCK(softmax_f32, float, float, AS_IS, AS_IS, expf, 0)
-SOFTMAX_BLOCK(softmax_f64, double, double, AS_IS, AS_IS, exp, 0)
-SOFTMAX_BLOCK(softmax_f16, uint16_t, float, ox_f16_to_f32, ox_f32_to_f16, expf, 1)
-SOFTMAX_BLOCK(softmax_bf16, uint16_t, float, ox_bf16_to_f32, ox_f32_to_bf16, expf, 1)
+SOFTMAX_BLOCK(softmax_f32, float, expf)
+SOFTMAX_BLOCK(softmax_f64, double, exp)
+
+/* Half types follow Softmax's defining function body, where every step is an op whose result
+ * has the input's type: x - max, exp and the division each round to it, and so does the
+ * sum — once at the end for float16, after every addition for bfloat16 (the reference's
+ * accumulation). Rounding only at the end would differ by an ulp from what the spec defines. */
+static void softmax_half(const uint16_t *x, uint16_t *y, int64_t n, int64_t inner, int64_t w, bool bf16)
+{
+    float (*load)(uint16_t) = bf16 ? ox_bf16_to_f32 : ox_f16_to_f32;
+    uint16_t (*store)(float) = bf16 ? ox_f32_to_bf16 : ox_f32_to_f16;
+    float mx[SM_COLS], sum[SM_COLS];
+    for (int64_t j = 0; j < w; j++) {
+        mx[j] = load(x[j]);
+        sum[j] = 0;
+    }
+    for (int64_t k = 1; k < n; k++)
+        for (int64_t j = 0; j < w; j++)
+            if (load(x[k * inner + j]) > mx[j]) mx[j] = load(x[k * inner + j]);
+    for (int64_t k = 0; k < n; k++)
+        for (int64_t j = 0; j < w; j++) {
+            int64_t i = k * inner + j;
+            y[i] = store(expf(load(store(load(x[i]) - mx[j]))));
+            sum[j] += load(y[i]);
+            if (bf16) sum[j] = load(store(sum[j]));
+        }
+    for (int64_t j = 0; j < w; j++) sum[j] = load(store(sum[j]));
+    for (int64_t k = 0; k < n; k++)
+        for (int64_t j = 0; j < w; j++) y[k * inner + j] = store(load(y[k * inner + j]) / sum[j]);
+}
+
+static void softmax_f16(const void *x, void *y, int64_t n, int64_t inner, int64_t w) { softmax_half(x, y, n, inner, w, false); }
+static void softmax_bf16(const void *x, void *y, int64_t n, int64_t inner, int64_t w) { softmax_half(x, y, n, inner, w, true); }
 
 typedef void (*softmax_fn)(const void *x, void *y, int64_t n, int64_t inner, int64_t w);
 
@@ -460,8 +399,8 @@ static onyx_status softmax_infer(ox_ctx *c)
     if (!softmax_kernel(x->dtype))
         return ox_fail(c, ONYX_E_UNSUPPORTED, "dtype %s is not supported",
                        onyx_dtype_name(x->dtype));
-    sm_shape s;
-    onyx_status st = sm_shape_of(c, &s);
+    int64_t outer, n, inner; /* the input as [outer, n, inner], softmax along n */
+    onyx_status st = ox_softmax_view(c, &outer, &n, &inner);
     if (st) return st;
     ox_set_shape(c->out[0], x->dtype, x->rank, x->dims);
     return ONYX_OK;
@@ -470,25 +409,27 @@ static onyx_status softmax_infer(ox_ctx *c)
 static onyx_status softmax_run(ox_ctx *c)
 {
     const onyx_tensor *x = c->in[0];
-    sm_shape s;
-    onyx_status st = sm_shape_of(c, &s);
+    int64_t outer, n, inner;
+    onyx_status st = ox_softmax_view(c, &outer, &n, &inner);
     if (st) return st;
-    if (s.outer == 0 || s.n == 0 || s.inner == 0) return ONYX_OK;
+    if (outer == 0 || n == 0 || inner == 0) return ONYX_OK;
     softmax_fn fn = softmax_kernel(x->dtype);
     const size_t es = onyx_dtype_size(x->dtype);
     /* Tasks: every (outer slab, column block) pair; a block of one column is one row. */
-    const int64_t cols = s.inner == 1 ? 1 : SM_COLS;
-    const int64_t blocks = (s.inner + cols - 1) / cols, tasks = s.outer * blocks;
-    const bool par = c->threads > 1 && tasks > 1 && s.outer * s.n * s.inner >= 16384;
+    const int64_t cols = inner == 1 ? 1 : SM_COLS;
+    const int64_t blocks = (inner + cols - 1) / cols, tasks = outer * blocks;
+    const bool par = c->threads > 1 && tasks > 1 && outer * n * inner >= 16384;
     (void)par;
     const char *xd = x->data;
     char *yd = c->out[0]->data;
+#ifdef _OPENMP
 #pragma omp parallel for num_threads(c->threads) schedule(static) if (par)
+#endif
     for (int64_t t = 0; t < tasks; t++) {
         int64_t o = t / blocks, j0 = (t % blocks) * cols;
-        int64_t w = s.inner - j0 < cols ? s.inner - j0 : cols;
-        size_t off = (size_t)(o * s.n * s.inner + j0) * es;
-        fn(xd + off, yd + off, s.n, s.inner, w);
+        int64_t w = inner - j0 < cols ? inner - j0 : cols;
+        size_t off = (size_t)(o * n * inner + j0) * es;
+        fn(xd + off, yd + off, n, inner, w);
     }
     return ONYX_OK;
 }

@@ -5,15 +5,9 @@
  * float16 and bfloat16 are computed in float: inputs are widened into scratch, the float
  * kernel runs, and the result is rounded back (to nearest even). */
 #include <math.h>
-#include <string.h>
 
-#include "conv.h"
-#include "op.h"
+#include "conv_attrs.h"
 #include "pool.h"
-
-/* Bound on sizes taken from attributes (strides, pads, dilations, kernel dims, group), so
- * the window arithmetic on them cannot overflow int64. */
-#define ATTR_MAX INT32_MAX
 
 static const onyx_dtype real_types[] = {ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE, ONYX_DTYPE_FLOAT16,
                                         ONYX_DTYPE_BFLOAT16, ONYX_DTYPE_UNDEFINED};
@@ -40,180 +34,11 @@ static float *take_f32(char **p, int64_t n)
     return r;
 }
 
-static void half_to_f32(onyx_dtype t, const void *src, int64_t off, int64_t n, float *dst)
-{
-    const uint16_t *s = (const uint16_t *)src + off;
-    if (t == ONYX_DTYPE_FLOAT16)
-        for (int64_t i = 0; i < n; i++) dst[i] = ox_f16_to_f32(s[i]);
-    else
-        for (int64_t i = 0; i < n; i++) dst[i] = ox_bf16_to_f32(s[i]);
-}
-
-static void f32_to_half(onyx_dtype t, const float *src, void *dst, int64_t off, int64_t n)
-{
-    uint16_t *d = (uint16_t *)dst + off;
-    if (t == ONYX_DTYPE_FLOAT16)
-        for (int64_t i = 0; i < n; i++) d[i] = ox_f32_to_f16(src[i]);
-    else
-        for (int64_t i = 0; i < n; i++) d[i] = ox_f32_to_bf16(src[i]);
-}
-
-/* Run-time guard: the planner must grant what infer asked for. */
-static onyx_status check_scratch(ox_ctx *c, size_t need)
-{
-    if (c->scratch_bytes >= need && (need == 0 || c->scratch)) return ONYX_OK;
-    return ox_fail(c, ONYX_E_INTERNAL, "scratch of %zu bytes granted, %zu needed",
-                   c->scratch_bytes, need);
-}
-
 /* Infer-time guard: every op here produces output 0. */
 static onyx_status need_output(ox_ctx *c)
 {
     if (c->n_out > 0 && c->out[0]) return ONYX_OK;
     return ox_fail(c, ONYX_E_ARG, "output 0 is missing");
-}
-
-/* ---- window attributes (shared by Conv and the pools) ---------------------------------- */
-
-typedef enum auto_pad { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } auto_pad;
-
-static onyx_status get_auto_pad(ox_ctx *c, auto_pad *out)
-{
-    onyx_status st = ox_attr_expect(c, "auto_pad", OX_ATTR_STRING);
-    if (st) return st;
-    const char *s = ox_attr_string(c, "auto_pad", "NOTSET");
-    if (!strcmp(s, "NOTSET") || !*s) *out = PAD_NOTSET;
-    else if (!strcmp(s, "SAME_UPPER")) *out = PAD_SAME_UPPER;
-    else if (!strcmp(s, "SAME_LOWER")) *out = PAD_SAME_LOWER;
-    else if (!strcmp(s, "VALID")) *out = PAD_VALID;
-    else return ox_fail(c, ONYX_E_ARG, "unknown auto_pad '%s'", s);
-    return ONYX_OK;
-}
-
-/* Reads the ints attribute `name` into v[0..n): def everywhere when absent, else exactly n
- * values in [min, ATTR_MAX]. */
-static onyx_status get_ints(ox_ctx *c, const char *name, int n, int64_t def, int64_t min,
-                            int64_t *v)
-{
-    onyx_status st = ox_attr_expect(c, name, OX_ATTR_INTS);
-    if (st) return st;
-    const int64_t *a;
-    size_t na = ox_attr_ints(c, name, &a);
-    if (na == 0) {
-        for (int i = 0; i < n; i++) v[i] = def;
-        return ONYX_OK;
-    }
-    if (na != (size_t)n)
-        return ox_fail(c, ONYX_E_ARG, "attribute '%s' has %zu values, expected %d", name, na, n);
-    for (int i = 0; i < n; i++) {
-        if (a[i] < min || a[i] > ATTR_MAX)
-            return ox_fail(c, ONYX_E_ARG, "attribute '%s' value %lld out of range [%lld, %d]",
-                           name, (long long)a[i], (long long)min, ATTR_MAX);
-        v[i] = a[i];
-    }
-    return ONYX_OK;
-}
-
-/* A 0/1 int attribute. */
-static onyx_status get_flag(ox_ctx *c, const char *name, bool *out)
-{
-    onyx_status st = ox_attr_expect(c, name, OX_ATTR_INT);
-    if (st) return st;
-    int64_t v = ox_attr_int(c, name, 0);
-    if (v != 0 && v != 1)
-        return ox_fail(c, ONYX_E_ARG, "attribute '%s' must be 0 or 1, got %lld", name,
-                       (long long)v);
-    *out = v != 0;
-    return ONYX_OK;
-}
-
-/* x must be [N, C, spatial...] with 1..OX_WIN_MAX_DIMS spatial dims. */
-static onyx_status check_spatial_rank(ox_ctx *c, const onyx_tensor *x)
-{
-    if (x->rank >= 3 && x->rank <= 2 + OX_WIN_MAX_DIMS) return ONYX_OK;
-    return ox_fail(c, ONYX_E_SHAPE, "input has rank %d, expected [N, C, D1 ...] with 1 to %d "
-                   "spatial dims", x->rank, OX_WIN_MAX_DIMS);
-}
-
-/* Output size and padding of one spatial dim with explicit pads. With ceil_mode the size
- * rounds up, but the last window must still start inside the input or the left padding. */
-static onyx_status explicit_dim(ox_ctx *c, int d, bool ceil_mode, ox_window *w)
-{
-    const int64_t effk = (w->kernel[d] - 1) * w->dil[d] + 1, s = w->stride[d];
-    const int64_t span = w->in[d] + w->pad_begin[d] + w->pad_end[d] - effk;
-    if (span < 0)
-        return ox_fail(c, ONYX_E_SHAPE,
-                       "window of %lld along spatial dim %d exceeds the padded input (%lld)",
-                       (long long)effk, d, (long long)(span + effk));
-    int64_t out = ceil_mode ? (span + s - 1) / s + 1 : span / s + 1;
-    if (ceil_mode && (out - 1) * s >= w->in[d] + w->pad_begin[d]) out--;
-    w->out[d] = out;
-    return ONYX_OK;
-}
-
-/* Output size and padding of one spatial dim under auto_pad. SAME keeps ceil(in / stride)
- * outputs and splits the padding it needs evenly, the odd one at the end (UPPER) or at the
- * beginning (LOWER). The output size does not depend on ceil_mode here. */
-static onyx_status auto_dim(ox_ctx *c, int d, auto_pad mode, ox_window *w)
-{
-    const int64_t effk = (w->kernel[d] - 1) * w->dil[d] + 1, s = w->stride[d], in = w->in[d];
-    if (mode == PAD_VALID) {
-        if (in < effk)
-            return ox_fail(c, ONYX_E_SHAPE,
-                           "window of %lld along spatial dim %d exceeds the input (%lld)",
-                           (long long)effk, d, (long long)in);
-        w->pad_begin[d] = w->pad_end[d] = 0;
-        w->out[d] = (in - effk) / s + 1;
-        return ONYX_OK;
-    }
-    int64_t out = (in + s - 1) / s;
-    int64_t total = out > 0 ? (out - 1) * s + effk - in : 0;
-    if (total < 0) total = 0;
-    w->pad_begin[d] = mode == PAD_SAME_UPPER ? total / 2 : total - total / 2;
-    w->pad_end[d] = total - w->pad_begin[d];
-    w->out[d] = out;
-    return ONYX_OK;
-}
-
-/* Fills w for x [N, C, spatial...] and the kernel dims from the attributes strides,
- * dilations, pads and auto_pad. */
-static onyx_status make_window(ox_ctx *c, const onyx_tensor *x, const int64_t *kernel,
-                               bool ceil_mode, ox_window *w)
-{
-    const int nd = x->rank - 2;
-    int64_t pads[2 * OX_WIN_MAX_DIMS];
-    auto_pad mode = PAD_NOTSET;
-    onyx_status st;
-    memset(w, 0, sizeof *w);
-    w->nd = nd;
-    if ((st = get_ints(c, "strides", nd, 1, 1, w->stride)) ||
-        (st = get_ints(c, "dilations", nd, 1, 1, w->dil)) ||
-        (st = get_ints(c, "pads", 2 * nd, 0, 0, pads)) || (st = get_auto_pad(c, &mode)))
-        return st;
-    for (int d = 0; d < nd; d++) {
-        w->in[d] = x->dims[2 + d];
-        w->kernel[d] = kernel[d];
-        if (mode == PAD_NOTSET) {
-            w->pad_begin[d] = pads[d];
-            w->pad_end[d] = pads[nd + d];
-            st = explicit_dim(c, d, ceil_mode, w);
-        } else {
-            st = auto_dim(c, d, mode, w);
-        }
-        if (st) return st;
-    }
-    return ONYX_OK;
-}
-
-/* [N, C, out...] of a pooling or convolution output. */
-static void set_window_output(onyx_tensor *y, onyx_dtype t, int64_t n, int64_t ch,
-                              const ox_window *w)
-{
-    int64_t dims[ONYX_MAX_RANK];
-    dims[0] = n;
-    dims[1] = ch;
-    for (int d = 0; d < w->nd; d++) dims[2 + d] = w->out[d];
-    ox_set_shape(y, t, w->nd + 2, dims);
 }
 
 /* ---- Conv ------------------------------------------------------------------------------ */
@@ -239,35 +64,10 @@ static onyx_status conv_setup(ox_ctx *c, ox_conv_shape *s)
     if (w->dtype != x->dtype)
         return ox_fail(c, ONYX_E_ARG, "W has dtype %s, X has %s", onyx_dtype_name(w->dtype),
                        onyx_dtype_name(x->dtype));
-    if ((st = check_spatial_rank(c, x))) return st;
-    if (w->rank != x->rank)
-        return ox_fail(c, ONYX_E_SHAPE, "W has rank %d, X has rank %d", w->rank, x->rank);
-    if ((st = ox_attr_expect(c, "group", OX_ATTR_INT))) return st;
-    const int64_t group = ox_attr_int(c, "group", 1), ch = x->dims[1], m = w->dims[0];
-    if (group < 1 || group > ATTR_MAX)
-        return ox_fail(c, ONYX_E_ARG, "group %lld out of range", (long long)group);
-    if (ch % group || w->dims[1] != ch / group || m % group)
-        return ox_fail(c, ONYX_E_SHAPE,
-                       "X has %lld channels and W is [%lld, %lld, ...]: with group %lld, W "
-                       "needs C/group input channels and a multiple of group output channels",
-                       (long long)ch, (long long)m, (long long)w->dims[1], (long long)group);
-    const int nd = x->rank - 2;
-    for (int d = 0; d < nd; d++)
-        if (w->dims[2 + d] < 1 || w->dims[2 + d] > ATTR_MAX)
-            return ox_fail(c, ONYX_E_SHAPE, "W kernel dim %d is %lld", d,
-                           (long long)w->dims[2 + d]);
-    if ((st = ox_attr_expect(c, "kernel_shape", OX_ATTR_INTS))) return st;
-    const int64_t *ks;
-    size_t nks = ox_attr_ints(c, "kernel_shape", &ks);
-    if (nks && (nks != (size_t)nd || memcmp(ks, &w->dims[2], (size_t)nd * sizeof *ks)))
-        return ox_fail(c, ONYX_E_SHAPE, "kernel_shape does not match W's spatial dims");
-    if (b && (st = conv_check_bias(c, b, x->dtype, m))) return st;
-    if ((st = make_window(c, x, &w->dims[2], false, &s->win))) return st;
-    s->batch = x->dims[0];
-    s->in_channels = ch;
-    s->out_channels = m;
-    s->group = group;
-    return ONYX_OK;
+    if ((st = ox_check_spatial_rank(c, x, "input")) ||
+        (st = ox_conv_shape_of(c, x, w, "X", "W", s)))
+        return st;
+    return b ? conv_check_bias(c, b, x->dtype, s->out_channels) : ONYX_OK;
 }
 
 /* float16/bfloat16: W, B, one input image and one output image in float, then the float
@@ -295,7 +95,7 @@ static onyx_status conv_infer(ox_ctx *c)
     ox_conv_shape s;
     onyx_status st;
     if ((st = need_output(c)) || (st = conv_setup(c, &s))) return st;
-    set_window_output(c->out[0], c->in[0]->dtype, s.batch, s.out_channels, &s.win);
+    ox_set_window_output(c->out[0], c->in[0]->dtype, s.batch, s.out_channels, &s.win);
     c->scratch_bytes = conv_scratch(&s, c->in[1]);
     return ONYX_OK;
 }
@@ -309,14 +109,14 @@ static void conv_half(ox_ctx *c, const ox_conv_shape *s)
     char *p = c->scratch;
     float *wf = take_f32(&p, ox_tensor_numel(w)), *bf = take_f32(&p, s->out_channels);
     float *xf = take_f32(&p, xn), *yf = take_f32(&p, yn);
-    half_to_f32(t, w->data, 0, ox_tensor_numel(w), wf);
-    if (b) half_to_f32(t, b->data, 0, s->out_channels, bf);
+    ox_half_to_f32(t, w->data, ox_tensor_numel(w), wf);
+    if (b) ox_half_to_f32(t, b->data, s->out_channels, bf);
     ox_conv_shape one = *s;
     one.batch = 1;
     for (int64_t n = 0; n < s->batch; n++) {
-        half_to_f32(t, x->data, n * xn, xn, xf);
+        ox_half_to_f32(t, (const uint16_t *)x->data + n * xn, xn, xf);
         ox_conv_f32(&one, xf, wf, b ? bf : NULL, yf, p, c->threads);
-        f32_to_half(t, yf, c->out[0]->data, n * yn, yn);
+        ox_f32_to_half(t, yf, yn, (uint16_t *)c->out[0]->data + n * yn);
     }
 }
 
@@ -324,7 +124,7 @@ static onyx_status conv_run(ox_ctx *c)
 {
     ox_conv_shape s;
     onyx_status st = conv_setup(c, &s);
-    if (st || (st = check_scratch(c, conv_scratch(&s, c->in[1])))) return st;
+    if (st || (st = ox_check_scratch(c, conv_scratch(&s, c->in[1])))) return st;
     const onyx_tensor *b = c->n_in > 2 ? c->in[2] : NULL;
     const void *x = c->in[0]->data, *w = c->in[1]->data, *bias = b ? b->data : NULL;
     void *y = c->out[0]->data;
@@ -345,16 +145,12 @@ static onyx_status pool_setup(ox_ctx *c, const onyx_dtype *types, ox_window *w)
     onyx_status st;
     if ((st = ox_expect_dtype(c, 0, types))) return st;
     const onyx_tensor *x = c->in[0];
-    if ((st = check_spatial_rank(c, x))) return st;
-    const int nd = x->rank - 2;
     int64_t kernel[OX_WIN_MAX_DIMS];
     bool ceil_mode;
-    if (!ox_attr_has(c, "kernel_shape"))
-        return ox_fail(c, ONYX_E_ARG, "attribute 'kernel_shape' is required");
-    if ((st = get_ints(c, "kernel_shape", nd, 1, 1, kernel)) ||
-        (st = get_flag(c, "ceil_mode", &ceil_mode)))
+    if ((st = ox_check_spatial_rank(c, x, "input")) ||
+        (st = ox_pool_kernel(c, x->rank - 2, kernel, &ceil_mode)))
         return st;
-    return make_window(c, x, kernel, ceil_mode, w);
+    return ox_make_window(c, x, kernel, ceil_mode, w);
 }
 
 /* float16/bfloat16: the input and the output in float. */
@@ -370,7 +166,7 @@ static onyx_status pool_infer(ox_ctx *c, const onyx_dtype *types)
     onyx_status st;
     if ((st = need_output(c)) || (st = pool_setup(c, types, &w))) return st;
     const onyx_tensor *x = c->in[0];
-    set_window_output(c->out[0], x->dtype, x->dims[0], x->dims[1], &w);
+    ox_set_window_output(c->out[0], x->dtype, x->dims[0], x->dims[1], &w);
     c->scratch_bytes = pool_scratch(c);
     return ONYX_OK;
 }
@@ -382,12 +178,12 @@ static void pool_half_begin(ox_ctx *c, float **xf, float **yf)
     const int64_t xn = ox_tensor_numel(c->in[0]);
     *xf = take_f32(&p, xn);
     *yf = take_f32(&p, ox_tensor_numel(c->out[0]));
-    half_to_f32(c->in[0]->dtype, c->in[0]->data, 0, xn, *xf);
+    ox_half_to_f32(c->in[0]->dtype, c->in[0]->data, xn, *xf);
 }
 
 static void pool_half_end(ox_ctx *c, const float *yf)
 {
-    f32_to_half(c->out[0]->dtype, yf, c->out[0]->data, 0, ox_tensor_numel(c->out[0]));
+    ox_f32_to_half(c->out[0]->dtype, yf, ox_tensor_numel(c->out[0]), c->out[0]->data);
 }
 
 static onyx_status maxpool_infer(ox_ctx *c)
@@ -395,7 +191,7 @@ static onyx_status maxpool_infer(ox_ctx *c)
     onyx_status st = pool_infer(c, maxpool_types);
     if (st) return st;
     bool col_major;
-    if ((st = get_flag(c, "storage_order", &col_major))) return st;
+    if ((st = ox_get_flag(c, "storage_order", &col_major))) return st;
     onyx_tensor *idx = c->n_out > 1 ? c->out[1] : NULL;
     if (idx) {
         if (c->opset < 8) return ox_fail(c, ONYX_E_ARG, "output Indices needs opset 8");
@@ -409,8 +205,8 @@ static onyx_status maxpool_run(ox_ctx *c)
     ox_window w;
     bool col_major;
     onyx_status st = pool_setup(c, maxpool_types, &w);
-    if (st || (st = get_flag(c, "storage_order", &col_major)) ||
-        (st = check_scratch(c, pool_scratch(c))))
+    if (st || (st = ox_get_flag(c, "storage_order", &col_major)) ||
+        (st = ox_check_scratch(c, pool_scratch(c))))
         return st;
     const onyx_tensor *x = c->in[0];
     const int64_t planes = x->dims[0] * x->dims[1];
@@ -437,7 +233,7 @@ static onyx_status avgpool_infer(ox_ctx *c)
 {
     bool count_pad;
     onyx_status st = pool_infer(c, real_types);
-    return st ? st : get_flag(c, "count_include_pad", &count_pad);
+    return st ? st : ox_get_flag(c, "count_include_pad", &count_pad);
 }
 
 static onyx_status avgpool_run(ox_ctx *c)
@@ -445,8 +241,8 @@ static onyx_status avgpool_run(ox_ctx *c)
     ox_window w;
     bool count_pad;
     onyx_status st = pool_setup(c, real_types, &w);
-    if (st || (st = get_flag(c, "count_include_pad", &count_pad)) ||
-        (st = check_scratch(c, pool_scratch(c))))
+    if (st || (st = ox_get_flag(c, "count_include_pad", &count_pad)) ||
+        (st = ox_check_scratch(c, pool_scratch(c))))
         return st;
     const onyx_tensor *x = c->in[0];
     const int64_t planes = x->dims[0] * x->dims[1];
@@ -470,20 +266,16 @@ static onyx_status avgpool_run(ox_ctx *c)
 static onyx_status global_avgpool_infer(ox_ctx *c)
 {
     onyx_status st;
-    if ((st = need_output(c)) || (st = ox_expect_dtype(c, 0, real_types))) return st;
-    const onyx_tensor *x = c->in[0];
-    if (x->rank < 2)
-        return ox_fail(c, ONYX_E_SHAPE, "input has rank %d, expected [N, C, ...]", x->rank);
-    int64_t dims[ONYX_MAX_RANK];
-    for (int d = 0; d < x->rank; d++) dims[d] = d < 2 ? x->dims[d] : 1;
-    ox_set_shape(c->out[0], x->dtype, x->rank, dims);
+    if ((st = need_output(c)) || (st = ox_expect_dtype(c, 0, real_types)) ||
+        (st = ox_set_global_pool_output(c, c->in[0], c->out[0])))
+        return st;
     c->scratch_bytes = pool_scratch(c);
     return ONYX_OK;
 }
 
 static onyx_status global_avgpool_run(ox_ctx *c)
 {
-    onyx_status st = check_scratch(c, pool_scratch(c));
+    onyx_status st = ox_check_scratch(c, pool_scratch(c));
     if (st) return st;
     const onyx_tensor *x = c->in[0];
     const int64_t planes = x->dims[0] * x->dims[1];
@@ -550,7 +342,7 @@ static onyx_status bn_setup(ox_ctx *c, bn_args *a)
     a->eps = ox_attr_float(c, "epsilon", 1e-5f);
     a->momentum = ox_attr_float(c, "momentum", 0.9f);
     a->training = false;
-    if (c->opset >= 14 && (st = get_flag(c, "training_mode", &a->training))) return st;
+    if (c->opset >= 14 && (st = ox_get_flag(c, "training_mode", &a->training))) return st;
     if (c->opset < 14 && bn_extra_outputs(c))
         return ox_fail(c, ONYX_E_UNSUPPORTED,
                        "training-mode outputs (mean, var, saved_mean, saved_var) are not "
@@ -604,17 +396,6 @@ static void bn_apply(onyx_dtype t, const void *x, void *y, int64_t off, int64_t 
     }
 }
 
-static void store_real(onyx_tensor *t, int64_t i, double v)
-{
-    switch (t->dtype) {
-    case ONYX_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case ONYX_DTYPE_DOUBLE: ((double *)t->data)[i] = v; break;
-    case ONYX_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = ox_f32_to_f16((float)v); break;
-    case ONYX_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = ox_f32_to_bf16((float)v); break;
-    default: break;
-    }
-}
-
 /* Mean and population variance of channel ch over the batch and the spatial dims. */
 static void bn_channel_stats(const onyx_tensor *x, const bn_args *a, int64_t ch, double *mean,
                              double *var)
@@ -646,9 +427,9 @@ static void bn_channel(ox_ctx *c, const bn_args *a, int64_t ch)
         bn_channel_stats(x, a, ch, &mean, &var);
         const double keep = a->momentum;
         if (c->n_out > 1 && c->out[1])
-            store_real(c->out[1], ch, ox_read_f64(c->in[3], ch) * keep + mean * (1.0 - keep));
+            ox_write_f64(c->out[1], ch, ox_read_f64(c->in[3], ch) * keep + mean * (1.0 - keep));
         if (c->n_out > 2 && c->out[2])
-            store_real(c->out[2], ch, ox_read_f64(c->in[4], ch) * keep + var * (1.0 - keep));
+            ox_write_f64(c->out[2], ch, ox_read_f64(c->in[4], ch) * keep + var * (1.0 - keep));
     } else {
         mean = ox_read_f64(c->in[3], ch);
         var = ox_read_f64(c->in[4], ch);

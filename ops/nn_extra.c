@@ -9,13 +9,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "conv.h"
+#include "conv_attrs.h"
 #include "gemm.h"
-#include "op.h"
 
-/* Bound on sizes taken from attributes (strides, pads, dilations, kernel dims, group), so
- * the window arithmetic on them cannot overflow int64. */
-#define ATTR_MAX INT32_MAX
 /* GEMM column buffers are built this many bytes at a time (at least MIN_TILE positions), so
  * scratch stays bounded whatever the image size. */
 #define COL_BYTES ((int64_t)4 << 20)
@@ -27,18 +23,6 @@ static const onyx_dtype real_types[] = {ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE, ONY
 /* ---- elements, scratch, half precision ----------------------------------------------- */
 
 static bool is_half(onyx_dtype t) { return t == ONYX_DTYPE_FLOAT16 || t == ONYX_DTYPE_BFLOAT16; }
-
-/* Stores v into element i of a real tensor, rounded to its dtype. */
-static void put(onyx_tensor *t, int64_t i, double v)
-{
-    switch (t->dtype) {
-    case ONYX_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case ONYX_DTYPE_DOUBLE: ((double *)t->data)[i] = v; break;
-    case ONYX_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = ox_f32_to_f16((float)v); break;
-    case ONYX_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = ox_f32_to_bf16((float)v); break;
-    default: break;
-    }
-}
 
 /* Bytes of a buffer of n elements of es bytes in scratch, rounded up so the next one stays
  * aligned. */
@@ -53,32 +37,6 @@ static float *take_f32(char **p, int64_t n)
     float *r = (float *)(void *)*p;
     *p += buf_bytes(n, sizeof(float));
     return r;
-}
-
-static void half_to_f32(onyx_dtype t, const void *src, int64_t off, int64_t n, float *dst)
-{
-    const uint16_t *s = (const uint16_t *)src + off;
-    if (t == ONYX_DTYPE_FLOAT16)
-        for (int64_t i = 0; i < n; i++) dst[i] = ox_f16_to_f32(s[i]);
-    else
-        for (int64_t i = 0; i < n; i++) dst[i] = ox_bf16_to_f32(s[i]);
-}
-
-static void f32_to_half(onyx_dtype t, const float *src, void *dst, int64_t off, int64_t n)
-{
-    uint16_t *d = (uint16_t *)dst + off;
-    if (t == ONYX_DTYPE_FLOAT16)
-        for (int64_t i = 0; i < n; i++) d[i] = ox_f32_to_f16(src[i]);
-    else
-        for (int64_t i = 0; i < n; i++) d[i] = ox_f32_to_bf16(src[i]);
-}
-
-/* Run-time guard: the planner must grant what infer asked for. */
-static onyx_status check_scratch(ox_ctx *c, size_t need)
-{
-    if (c->scratch_bytes >= need && (need == 0 || c->scratch)) return ONYX_OK;
-    return ox_fail(c, ONYX_E_INTERNAL, "scratch of %zu bytes granted, %zu needed",
-                   c->scratch_bytes, need);
 }
 
 /* floor(v) clamped to [lo, hi]; NaN gives lo. Keeps every float-to-integer cast defined. */
@@ -111,79 +69,7 @@ static bool next_in_box(int nd, const int64_t *lo, const int64_t *hi, int64_t *k
     return false;
 }
 
-/* ---- attributes ------------------------------------------------------------------------ */
-
-typedef enum auto_pad { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } auto_pad;
-
-static onyx_status get_auto_pad(ox_ctx *c, auto_pad *out)
-{
-    onyx_status st = ox_attr_expect(c, "auto_pad", OX_ATTR_STRING);
-    if (st) return st;
-    const char *s = ox_attr_string(c, "auto_pad", "NOTSET");
-    if (!strcmp(s, "NOTSET") || !*s) *out = PAD_NOTSET;
-    else if (!strcmp(s, "SAME_UPPER")) *out = PAD_SAME_UPPER;
-    else if (!strcmp(s, "SAME_LOWER")) *out = PAD_SAME_LOWER;
-    else if (!strcmp(s, "VALID")) *out = PAD_VALID;
-    else return ox_fail(c, ONYX_E_ARG, "unknown auto_pad '%s'", s);
-    return ONYX_OK;
-}
-
-/* Reads the ints attribute `name` into v[0..n): def everywhere when absent, else exactly n
- * values in [min, ATTR_MAX]. */
-static onyx_status get_ints(ox_ctx *c, const char *name, int n, int64_t def, int64_t min,
-                            int64_t *v)
-{
-    onyx_status st = ox_attr_expect(c, name, OX_ATTR_INTS);
-    if (st) return st;
-    const int64_t *a;
-    size_t na = ox_attr_ints(c, name, &a);
-    if (na == 0) {
-        for (int i = 0; i < n; i++) v[i] = def;
-        return ONYX_OK;
-    }
-    if (na != (size_t)n)
-        return ox_fail(c, ONYX_E_ARG, "attribute '%s' has %zu values, expected %d", name, na, n);
-    for (int i = 0; i < n; i++) {
-        if (a[i] < min || a[i] > ATTR_MAX)
-            return ox_fail(c, ONYX_E_ARG, "attribute '%s' value %lld out of range [%lld, %d]",
-                           name, (long long)a[i], (long long)min, ATTR_MAX);
-        v[i] = a[i];
-    }
-    return ONYX_OK;
-}
-
-/* A 0/1 int attribute (absent: 0). */
-static onyx_status get_flag(ox_ctx *c, const char *name, bool *out)
-{
-    onyx_status st = ox_attr_expect(c, name, OX_ATTR_INT);
-    if (st) return st;
-    int64_t v = ox_attr_int(c, name, 0);
-    if (v != 0 && v != 1)
-        return ox_fail(c, ONYX_E_ARG, "attribute '%s' must be 0 or 1, got %lld", name,
-                       (long long)v);
-    *out = v != 0;
-    return ONYX_OK;
-}
-
-/* An int attribute in [min, ATTR_MAX] (absent: def). */
-static onyx_status get_int(ox_ctx *c, const char *name, int64_t def, int64_t min, int64_t *out)
-{
-    onyx_status st = ox_attr_expect(c, name, OX_ATTR_INT);
-    if (st) return st;
-    *out = ox_attr_int(c, name, def);
-    if (*out < min || *out > ATTR_MAX)
-        return ox_fail(c, ONYX_E_ARG, "attribute '%s' value %lld out of range [%lld, %d]", name,
-                       (long long)*out, (long long)min, ATTR_MAX);
-    return ONYX_OK;
-}
-
-/* x must be [N, C, spatial...] with 1..OX_WIN_MAX_DIMS spatial dims. */
-static onyx_status check_spatial_rank(ox_ctx *c, const onyx_tensor *x)
-{
-    if (x->rank >= 3 && x->rank <= 2 + OX_WIN_MAX_DIMS) return ONYX_OK;
-    return ox_fail(c, ONYX_E_SHAPE, "input has rank %d, expected [N, C, D1 ...] with 1 to %d "
-                   "spatial dims", x->rank, OX_WIN_MAX_DIMS);
-}
+/* ---- input checks ---------------------------------------------------------------------- */
 
 /* Input i, when present, has input 0's dtype. */
 static onyx_status check_same_dtype(ox_ctx *c, int i, const char *name)
@@ -207,106 +93,7 @@ static onyx_status check_shape(ox_ctx *c, int i, const char *name, int rank,
                    ox_shape_str(a, sizeof a, t->rank, t->dims), ox_shape_str(b, sizeof b, rank, dims));
 }
 
-/* Kernel dims of a convolution weight [M, C', k...]: each in [1, ATTR_MAX], and equal to the
- * kernel_shape attribute when that is given. */
-static onyx_status kernel_from_weight(ox_ctx *c, const onyx_tensor *w, int64_t *kernel)
-{
-    const int nd = w->rank - 2;
-    for (int d = 0; d < nd; d++) {
-        kernel[d] = w->dims[2 + d];
-        if (kernel[d] < 1 || kernel[d] > ATTR_MAX)
-            return ox_fail(c, ONYX_E_SHAPE, "W kernel dim %d is %lld", d, (long long)kernel[d]);
-    }
-    onyx_status st = ox_attr_expect(c, "kernel_shape", OX_ATTR_INTS);
-    if (st) return st;
-    const int64_t *ks;
-    size_t nks = ox_attr_ints(c, "kernel_shape", &ks);
-    if (nks && (nks != (size_t)nd || memcmp(ks, kernel, (size_t)nd * sizeof *ks)))
-        return ox_fail(c, ONYX_E_SHAPE, "kernel_shape does not match W's spatial dims");
-    return ONYX_OK;
-}
-
-/* ---- sliding windows (LpPool, DeformConv) --------------------------------------------- */
-
-/* Output size of one spatial dim with explicit pads. With ceil_mode the size rounds up, but
- * the last window must still start inside the input or the left padding. */
-static onyx_status explicit_dim(ox_ctx *c, int d, bool ceil_mode, ox_window *w)
-{
-    const int64_t effk = (w->kernel[d] - 1) * w->dil[d] + 1, s = w->stride[d];
-    const int64_t span = w->in[d] + w->pad_begin[d] + w->pad_end[d] - effk;
-    if (span < 0)
-        return ox_fail(c, ONYX_E_SHAPE,
-                       "window of %lld along spatial dim %d exceeds the padded input (%lld)",
-                       (long long)effk, d, (long long)(span + effk));
-    int64_t out = ceil_mode ? (span + s - 1) / s + 1 : span / s + 1;
-    if (ceil_mode && (out - 1) * s >= w->in[d] + w->pad_begin[d]) out--;
-    w->out[d] = out;
-    return ONYX_OK;
-}
-
-/* Output size and padding of one spatial dim under auto_pad: SAME keeps ceil(in / stride)
- * outputs and splits the padding, the odd one at the end (UPPER) or the beginning (LOWER). */
-static onyx_status auto_dim(ox_ctx *c, int d, auto_pad mode, ox_window *w)
-{
-    const int64_t effk = (w->kernel[d] - 1) * w->dil[d] + 1, s = w->stride[d], in = w->in[d];
-    if (mode == PAD_VALID) {
-        if (in < effk)
-            return ox_fail(c, ONYX_E_SHAPE,
-                           "window of %lld along spatial dim %d exceeds the input (%lld)",
-                           (long long)effk, d, (long long)in);
-        w->pad_begin[d] = w->pad_end[d] = 0;
-        w->out[d] = (in - effk) / s + 1;
-        return ONYX_OK;
-    }
-    int64_t out = (in + s - 1) / s;
-    int64_t total = out > 0 ? (out - 1) * s + effk - in : 0;
-    if (total < 0) total = 0;
-    w->pad_begin[d] = mode == PAD_SAME_UPPER ? total / 2 : total - total / 2;
-    w->pad_end[d] = total - w->pad_begin[d];
-    w->out[d] = out;
-    return ONYX_OK;
-}
-
-/* Fills w for x [N, C, spatial...] and the kernel dims from the attributes strides,
- * dilations, pads and auto_pad. */
-static onyx_status make_window(ox_ctx *c, const onyx_tensor *x, const int64_t *kernel,
-                               bool ceil_mode, ox_window *w)
-{
-    const int nd = x->rank - 2;
-    int64_t pads[2 * OX_WIN_MAX_DIMS];
-    auto_pad mode = PAD_NOTSET;
-    onyx_status st;
-    memset(w, 0, sizeof *w);
-    w->nd = nd;
-    if ((st = get_ints(c, "strides", nd, 1, 1, w->stride)) ||
-        (st = get_ints(c, "dilations", nd, 1, 1, w->dil)) ||
-        (st = get_ints(c, "pads", 2 * nd, 0, 0, pads)) || (st = get_auto_pad(c, &mode)))
-        return st;
-    for (int d = 0; d < nd; d++) {
-        w->in[d] = x->dims[2 + d];
-        w->kernel[d] = kernel[d];
-        if (mode == PAD_NOTSET) {
-            w->pad_begin[d] = pads[d];
-            w->pad_end[d] = pads[nd + d];
-            st = explicit_dim(c, d, ceil_mode, w);
-        } else {
-            st = auto_dim(c, d, mode, w);
-        }
-        if (st) return st;
-    }
-    return ONYX_OK;
-}
-
-/* [N, C, out...] of a windowed op. */
-static void set_window_output(onyx_tensor *y, onyx_dtype t, int64_t n, int64_t ch,
-                              const ox_window *w)
-{
-    int64_t dims[ONYX_MAX_RANK];
-    dims[0] = n;
-    dims[1] = ch;
-    for (int d = 0; d < w->nd; d++) dims[2 + d] = w->out[d];
-    ox_set_shape(y, t, w->nd + 2, dims);
-}
+/* ---- GEMM column tiles ----------------------------------------------------------------- */
 
 /* Output positions per GEMM column tile of `rows` rows. */
 static int64_t tile_cols(int64_t rows, int64_t positions, size_t es)
@@ -363,11 +150,12 @@ typedef struct convt_shape {
  * SAME_UPPER puts it at the end, before it at the beginning. A requested size beyond the
  * natural one is not negative padding: the extra positions receive no input, only the bias
  * (as the reference evaluator has it). */
-static void convt_pads_for(ox_ctx *c, auto_pad mode, int64_t natural, int64_t out, int64_t *pb,
-                           int64_t *pe)
+static void convt_pads_for(ox_ctx *c, ox_auto_pad mode, int64_t natural, int64_t out,
+                           int64_t *pb, int64_t *pe)
 {
     const int64_t total = natural > out ? natural - out : 0;
-    const bool small_first = c->opset >= 11 ? mode == PAD_SAME_UPPER : mode != PAD_SAME_UPPER;
+    const bool upper = mode == OX_AUTO_PAD_SAME_UPPER;
+    const bool small_first = c->opset >= 11 ? upper : !upper;
     *pb = small_first ? total / 2 : total - total / 2;
     *pe = total - *pb;
 }
@@ -378,12 +166,13 @@ static onyx_status convt_dims(ox_ctx *c, const onyx_tensor *x, convt_shape *s)
     ox_window *w = &s->win;
     const int nd = w->nd;
     int64_t pads[2 * OX_WIN_MAX_DIMS], outpad[OX_WIN_MAX_DIMS];
-    auto_pad mode;
+    ox_auto_pad mode;
     onyx_status st;
-    if ((st = get_ints(c, "strides", nd, 1, 1, w->stride)) ||
-        (st = get_ints(c, "dilations", nd, 1, 1, w->dil)) ||
-        (st = get_ints(c, "pads", 2 * nd, 0, 0, pads)) ||
-        (st = get_ints(c, "output_padding", nd, 0, 0, outpad)) || (st = get_auto_pad(c, &mode)) ||
+    if ((st = ox_get_win_ints(c, "strides", nd, 1, 1, w->stride)) ||
+        (st = ox_get_win_ints(c, "dilations", nd, 1, 1, w->dil)) ||
+        (st = ox_get_win_ints(c, "pads", 2 * nd, 0, 0, pads)) ||
+        (st = ox_get_win_ints(c, "output_padding", nd, 0, 0, outpad)) ||
+        (st = ox_get_auto_pad(c, &mode)) ||
         (st = ox_attr_expect(c, "output_shape", OX_ATTR_INTS)))
         return st;
     /* output_shape lists the spatial dims; some exporters prepend N and C. */
@@ -400,14 +189,14 @@ static onyx_status convt_dims(ox_ctx *c, const onyx_tensor *x, convt_shape *s)
         const int64_t natural = stride * (in > 0 ? in - 1 : 0) + outpad[d] +
                                 (w->kernel[d] - 1) * w->dil[d] + 1;
         w->out[d] = in;
-        if (nos || mode == PAD_SAME_UPPER || mode == PAD_SAME_LOWER) {
+        if (nos || mode == OX_AUTO_PAD_SAME_UPPER || mode == OX_AUTO_PAD_SAME_LOWER) {
             const int64_t out = nos ? os[d] : in * stride;
             if (out < 0) return ox_fail(c, ONYX_E_ARG, "output_shape[%d] is %lld", d, (long long)out);
             convt_pads_for(c, mode, natural, out, &w->pad_begin[d], &w->pad_end[d]);
             w->in[d] = out;
         } else {
-            w->pad_begin[d] = mode == PAD_VALID ? 0 : pads[d];
-            w->pad_end[d] = mode == PAD_VALID ? 0 : pads[nd + d];
+            w->pad_begin[d] = mode == OX_AUTO_PAD_VALID ? 0 : pads[d];
+            w->pad_end[d] = mode == OX_AUTO_PAD_VALID ? 0 : pads[nd + d];
             w->in[d] = natural - w->pad_begin[d] - w->pad_end[d];
             if (w->in[d] < 0)
                 return ox_fail(c, ONYX_E_SHAPE, "pads of spatial dim %d exceed its output size",
@@ -425,11 +214,11 @@ static onyx_status convt_setup(ox_ctx *c, convt_shape *s)
         (st = check_same_dtype(c, 1, "W")) || (st = check_same_dtype(c, 2, "B")))
         return st;
     const onyx_tensor *x = c->in[0], *w = c->in[1], *b = ox_opt_in(c, 2);
-    if ((st = check_spatial_rank(c, x))) return st;
+    if ((st = ox_check_spatial_rank(c, x, "input"))) return st;
     if (w->rank != x->rank)
         return ox_fail(c, ONYX_E_SHAPE, "W has rank %d, X has rank %d", w->rank, x->rank);
     int64_t group;
-    if ((st = get_int(c, "group", 1, 1, &group))) return st;
+    if ((st = ox_get_win_int(c, "group", 1, 1, &group))) return st;
     const int64_t ch = x->dims[1];
     if (w->dims[0] != ch || ch % group || w->dims[1] > INT64_MAX / group)
         return ox_fail(c, ONYX_E_SHAPE,
@@ -442,7 +231,7 @@ static onyx_status convt_setup(ox_ctx *c, convt_shape *s)
     s->in_channels = ch;
     s->out_channels = w->dims[1] * group;
     s->group = group;
-    if ((st = kernel_from_weight(c, w, s->win.kernel))) return st;
+    if ((st = ox_conv_kernel(c, w, "W", s->win.kernel))) return st;
     if (b && (b->rank != 1 || b->dims[0] != s->out_channels))
         return ox_fail(c, ONYX_E_SHAPE, "B must have shape [%lld]", (long long)s->out_channels);
     return convt_dims(c, x, s);
@@ -582,7 +371,7 @@ static onyx_status convt_run(ox_ctx *c)
 {
     convt_shape s;
     onyx_status st = convt_setup(c, &s);
-    if (st || (st = check_scratch(c, convt_scratch(&s, c->in[0]->dtype)))) return st;
+    if (st || (st = ox_check_scratch(c, convt_scratch(&s, c->in[0]->dtype)))) return st;
     const onyx_tensor *x = c->in[0], *w = c->in[1], *b = ox_opt_in(c, 2);
     const onyx_dtype t = x->dtype;
     onyx_tensor *y = c->out[0];
@@ -591,7 +380,8 @@ static onyx_status convt_run(ox_ctx *c)
     const int64_t yn = s.out_channels * ox_window_in_size(&s.win);
     if (xn == 0) { /* nothing to transpose: every output is its bias */
         for (int64_t i = 0; i < ox_tensor_numel(y); i++)
-            put(y, i, b ? ox_read_f64(b, i / ox_window_in_size(&s.win) % s.out_channels) : 0.0);
+            ox_write_f64(y, i,
+                         b ? ox_read_f64(b, i / ox_window_in_size(&s.win) % s.out_channels) : 0.0);
         return ONYX_OK;
     }
     const bool f64 = t == ONYX_DTYPE_DOUBLE;
@@ -608,12 +398,12 @@ static onyx_status convt_run(ox_ctx *c)
     }
     float *wf = take_f32(&p, ox_tensor_numel(w)), *bf = take_f32(&p, s.out_channels);
     float *xf = take_f32(&p, xn), *yf = take_f32(&p, yn);
-    half_to_f32(t, w->data, 0, ox_tensor_numel(w), wf);
-    if (b) half_to_f32(t, b->data, 0, s.out_channels, bf);
+    ox_half_to_f32(t, w->data, ox_tensor_numel(w), wf);
+    if (b) ox_half_to_f32(t, b->data, s.out_channels, bf);
     for (int64_t n = 0; n < s.batch; n++) {
-        half_to_f32(t, x->data, n * xn, xn, xf);
+        ox_half_to_f32(t, (const uint16_t *)x->data + n * xn, xn, xf);
         convt_image(&s, false, xf, wf, b ? bf : NULL, yf, cols, c->threads);
-        f32_to_half(t, yf, y->data, n * yn, yn);
+        ox_f32_to_half(t, yf, yn, (uint16_t *)y->data + n * yn);
     }
     return ONYX_OK;
 }
@@ -637,24 +427,21 @@ static onyx_status deform_setup(ox_ctx *c, deform_shape *s)
         (st = check_same_dtype(c, 3, "B")) || (st = check_same_dtype(c, 4, "mask")))
         return st;
     const onyx_tensor *x = c->in[0], *w = c->in[1];
-    if ((st = check_spatial_rank(c, x))) return st;
+    if ((st = ox_check_spatial_rank(c, x, "input"))) return st;
     if (w->rank != x->rank)
         return ox_fail(c, ONYX_E_SHAPE, "W has rank %d, X has rank %d", w->rank, x->rank);
     memset(s, 0, sizeof *s);
-    if ((st = get_int(c, "group", 1, 1, &s->group)) ||
-        (st = get_int(c, "offset_group", 1, 1, &s->offset_group)))
+    if ((st = ox_get_win_int(c, "group", 1, 1, &s->group)) ||
+        (st = ox_get_win_int(c, "offset_group", 1, 1, &s->offset_group)))
         return st;
     const int64_t ch = x->dims[1], m = w->dims[0];
-    if (ch % s->group || w->dims[1] != ch / s->group || m % s->group)
-        return ox_fail(c, ONYX_E_SHAPE,
-                       "X has %lld channels and W is [%lld, %lld, ...]: with group %lld, W "
-                       "needs C/group input channels and a multiple of group output channels",
-                       (long long)ch, (long long)m, (long long)w->dims[1], (long long)s->group);
+    if ((st = ox_conv_groups(c, x, w, s->group, "X", "W"))) return st;
     if (ch % s->offset_group)
         return ox_fail(c, ONYX_E_SHAPE, "offset_group %lld does not divide %lld channels",
                        (long long)s->offset_group, (long long)ch);
     int64_t kernel[OX_WIN_MAX_DIMS];
-    if ((st = kernel_from_weight(c, w, kernel)) || (st = make_window(c, x, kernel, false, &s->win)))
+    if ((st = ox_conv_kernel(c, w, "W", kernel)) ||
+        (st = ox_make_window(c, x, kernel, false, &s->win)))
         return st;
     s->batch = x->dims[0];
     s->in_channels = ch;
@@ -695,7 +482,7 @@ static onyx_status deform_infer(ox_ctx *c)
     int64_t n;
     onyx_status st = deform_setup(c, &s);
     if (st) return st;
-    set_window_output(c->out[0], c->in[0]->dtype, s.batch, s.out_channels, &s.win);
+    ox_set_window_output(c->out[0], c->in[0]->dtype, s.batch, s.out_channels, &s.win);
     if (!ox_shape_numel(c->out[0]->rank, c->out[0]->dims, &n)) /* before sizing scratch */
         return ox_fail(c, ONYX_E_SHAPE, "output too large");
     c->scratch_bytes = deform_scratch(&s, c->in[0]->dtype);
@@ -797,7 +584,7 @@ static onyx_status deform_run(ox_ctx *c)
 {
     deform_shape s;
     onyx_status st = deform_setup(c, &s);
-    if (st || (st = check_scratch(c, deform_scratch(&s, c->in[0]->dtype)))) return st;
+    if (st || (st = ox_check_scratch(c, deform_scratch(&s, c->in[0]->dtype)))) return st;
     const onyx_dtype t = c->in[0]->dtype;
     const onyx_tensor *w = c->in[1], *b = ox_opt_in(c, 3);
     onyx_tensor *y = c->out[0];
@@ -816,11 +603,11 @@ static onyx_status deform_run(ox_ctx *c)
     }
     float *wf = take_f32(&p, ox_tensor_numel(w)), *bf = take_f32(&p, s.out_channels);
     float *yf = take_f32(&p, yn);
-    half_to_f32(t, w->data, 0, ox_tensor_numel(w), wf);
-    if (b) half_to_f32(t, b->data, 0, s.out_channels, bf);
+    ox_half_to_f32(t, w->data, ox_tensor_numel(w), wf);
+    if (b) ox_half_to_f32(t, b->data, s.out_channels, bf);
     for (int64_t n = 0; n < s.batch; n++) {
         deform_image(c, &s, n, false, wf, b ? bf : NULL, yf, cols);
-        f32_to_half(t, yf, y->data, n * yn, yn);
+        ox_f32_to_half(t, yf, yn, (uint16_t *)y->data + n * yn);
     }
     return ONYX_OK;
 }
@@ -836,7 +623,7 @@ static onyx_status get_p(ox_ctx *c, double *p)
         *p = ox_attr_float(c, "p", 2.0f);
     } else {
         int64_t v;
-        if ((st = get_int(c, "p", 2, 1, &v))) return st;
+        if ((st = ox_get_win_int(c, "p", 2, 1, &v))) return st;
         *p = (double)v;
     }
     if (!(*p > 0.0) || !isfinite(*p)) return ox_fail(c, ONYX_E_ARG, "p must be positive");
@@ -858,15 +645,12 @@ static onyx_status lppool_setup(ox_ctx *c, ox_window *w, double *p)
     onyx_status st;
     if ((st = ox_need_io(c, 1)) || (st = ox_expect_dtype(c, 0, real_types))) return st;
     const onyx_tensor *x = c->in[0];
-    if ((st = check_spatial_rank(c, x))) return st;
+    if ((st = ox_check_spatial_rank(c, x, "input"))) return st;
     int64_t kernel[OX_WIN_MAX_DIMS];
     bool ceil_mode;
-    if (!ox_attr_has(c, "kernel_shape"))
-        return ox_fail(c, ONYX_E_ARG, "attribute 'kernel_shape' is required");
-    if ((st = get_ints(c, "kernel_shape", x->rank - 2, 1, 1, kernel)) ||
-        (st = get_flag(c, "ceil_mode", &ceil_mode)) || (st = get_p(c, p)))
+    if ((st = ox_pool_kernel(c, x->rank - 2, kernel, &ceil_mode)) || (st = get_p(c, p)))
         return st;
-    return make_window(c, x, kernel, ceil_mode, w);
+    return ox_make_window(c, x, kernel, ceil_mode, w);
 }
 
 static onyx_status lppool_infer(ox_ctx *c)
@@ -876,7 +660,7 @@ static onyx_status lppool_infer(ox_ctx *c)
     onyx_status st = lppool_setup(c, &w, &p);
     if (st) return st;
     const onyx_tensor *x = c->in[0];
-    set_window_output(c->out[0], x->dtype, x->dims[0], x->dims[1], &w);
+    ox_set_window_output(c->out[0], x->dtype, x->dims[0], x->dims[1], &w);
     return ONYX_OK;
 }
 
@@ -919,7 +703,7 @@ static onyx_status lppool_run(ox_ctx *c)
     for (int64_t i = 0; i < total; i++) {
         int64_t o[OX_WIN_MAX_DIMS];
         unflatten(w.nd, w.out, i % out, o);
-        put(y, i, lp_window(x, i / out * in, &w, o, p));
+        ox_write_f64(y, i, lp_window(x, i / out * in, &w, o, p));
     }
     return ONYX_OK;
 }
@@ -929,13 +713,7 @@ static onyx_status global_pool_infer(ox_ctx *c)
 {
     onyx_status st;
     if ((st = ox_need_io(c, 1)) || (st = ox_expect_dtype(c, 0, real_types))) return st;
-    const onyx_tensor *x = c->in[0];
-    if (x->rank < 2)
-        return ox_fail(c, ONYX_E_SHAPE, "input has rank %d, expected [N, C, ...]", x->rank);
-    int64_t dims[ONYX_MAX_RANK];
-    for (int d = 0; d < x->rank; d++) dims[d] = d < 2 ? x->dims[d] : 1;
-    ox_set_shape(c->out[0], x->dtype, x->rank, dims);
-    return ONYX_OK;
+    return ox_set_global_pool_output(c, c->in[0], c->out[0]);
 }
 
 /* The maximum of n elements from off; NaN propagates (as numpy's max). An empty plane gives
@@ -973,7 +751,7 @@ static onyx_status global_pool_run(ox_ctx *c, bool lp)
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
     for (int64_t i = 0; i < planes; i++)
-        put(y, i, lp ? plane_lp(x, i * size, size, p) : plane_max(x, i * size, size));
+        ox_write_f64(y, i, lp ? plane_lp(x, i * size, size, p) : plane_max(x, i * size, size));
     return ONYX_OK;
 }
 
@@ -1001,7 +779,8 @@ static onyx_status unpool_shape(ox_ctx *c, int64_t *dims)
         (st = ox_expect_dtype(c, 1, index_types)))
         return st;
     const onyx_tensor *x = c->in[0];
-    if ((st = check_spatial_rank(c, x)) || (st = check_shape(c, 1, "I", x->rank, x->dims)))
+    if ((st = ox_check_spatial_rank(c, x, "input")) ||
+        (st = check_shape(c, 1, "I", x->rank, x->dims)))
         return st;
     const int nd = x->rank - 2;
     if (ox_opt_in(c, 2)) {
@@ -1018,9 +797,9 @@ static onyx_status unpool_shape(ox_ctx *c, int64_t *dims)
     int64_t kernel[OX_WIN_MAX_DIMS], strides[OX_WIN_MAX_DIMS], pads[2 * OX_WIN_MAX_DIMS];
     if (!ox_attr_has(c, "kernel_shape"))
         return ox_fail(c, ONYX_E_ARG, "attribute 'kernel_shape' is required");
-    if ((st = get_ints(c, "kernel_shape", nd, 1, 1, kernel)) ||
-        (st = get_ints(c, "strides", nd, 1, 1, strides)) ||
-        (st = get_ints(c, "pads", 2 * nd, 0, 0, pads)))
+    if ((st = ox_get_win_ints(c, "kernel_shape", nd, 1, 1, kernel)) ||
+        (st = ox_get_win_ints(c, "strides", nd, 1, 1, strides)) ||
+        (st = ox_get_win_ints(c, "pads", 2 * nd, 0, 0, pads)))
         return st;
     dims[0] = x->dims[0];
     dims[1] = x->dims[1];
@@ -1081,7 +860,7 @@ static onyx_status roipool_setup(ox_ctx *c, int64_t *pooled, double *scale)
         return ox_fail(c, ONYX_E_SHAPE, "rois must be [num_rois, 5]");
     if (!ox_attr_has(c, "pooled_shape"))
         return ox_fail(c, ONYX_E_ARG, "attribute 'pooled_shape' is required");
-    if ((st = get_ints(c, "pooled_shape", 2, 1, 1, pooled)) ||
+    if ((st = ox_get_win_ints(c, "pooled_shape", 2, 1, 1, pooled)) ||
         (st = ox_attr_expect(c, "spatial_scale", OX_ATTR_FLOAT)))
         return st;
     *scale = ox_attr_float(c, "spatial_scale", 1.0f);
@@ -1150,7 +929,8 @@ static onyx_status roipool_run(ox_ctx *c)
                 int64_t h1 = floor_clamp(ceil((double)(ph + 1) * bin_h) + y1, 0, h);
                 int64_t w0 = floor_clamp(floor((double)pw * bin_w) + x1, 0, w);
                 int64_t w1 = floor_clamp(ceil((double)(pw + 1) * bin_w) + x1, 0, w);
-                put(y, (rc * pooled[0] + ph) * pooled[1] + pw, region_max(x, plane, w, h0, h1, w0, w1));
+                ox_write_f64(y, (rc * pooled[0] + ph) * pooled[1] + pw,
+                             region_max(x, plane, w, h0, h1, w0, w1));
             }
     }
     return ONYX_OK;
@@ -1182,9 +962,9 @@ static onyx_status roialign_setup(ox_ctx *c, roialign_args *a)
         return ox_fail(c, ONYX_E_SHAPE, "rois must be [num_rois, 4]");
     if (bi->rank != 1 || bi->dims[0] != rois->dims[0])
         return ox_fail(c, ONYX_E_SHAPE, "batch_indices must be [num_rois]");
-    if ((st = get_int(c, "output_height", 1, 1, &a->out_h)) ||
-        (st = get_int(c, "output_width", 1, 1, &a->out_w)) ||
-        (st = get_int(c, "sampling_ratio", 0, 0, &a->sampling)) ||
+    if ((st = ox_get_win_int(c, "output_height", 1, 1, &a->out_h)) ||
+        (st = ox_get_win_int(c, "output_width", 1, 1, &a->out_w)) ||
+        (st = ox_get_win_int(c, "sampling_ratio", 0, 0, &a->sampling)) ||
         (st = ox_attr_expect(c, "spatial_scale", OX_ATTR_FLOAT)) ||
         (st = ox_attr_expect(c, "mode", OX_ATTR_STRING)) ||
         (st = ox_attr_expect(c, "coordinate_transformation_mode", OX_ATTR_STRING)))
@@ -1297,7 +1077,8 @@ static void roialign_plane(ox_ctx *c, const roialign_args *a, int64_t r, int64_t
                     first = false;
                 }
             }
-            put(y, ((r * ch + k) * a->out_h + ph) * a->out_w + pw, a->max_mode ? acc : acc / count);
+            ox_write_f64(y, ((r * ch + k) * a->out_h + ph) * a->out_w + pw,
+                         a->max_mode ? acc : acc / count);
         }
 }
 
@@ -1315,7 +1096,7 @@ static onyx_status roialign_run(ox_ctx *c)
                            (long long)r, (long long)b, (long long)x->dims[0]);
     }
     if (x->dims[2] == 0 || x->dims[3] == 0) { /* nothing to sample */
-        for (int64_t i = 0; i < ox_tensor_numel(c->out[0]); i++) put(c->out[0], i, 0.0);
+        for (int64_t i = 0; i < ox_tensor_numel(c->out[0]); i++) ox_write_f64(c->out[0], i, 0.0);
         return ONYX_OK;
     }
     const int64_t total = nr * ch;
@@ -1356,7 +1137,8 @@ static onyx_status gs_setup(ox_ctx *c, gs_args *a)
 {
     onyx_status st;
     if ((st = ox_need_io(c, 2)) || (st = ox_expect_dtype(c, 0, real_types)) ||
-        (st = ox_expect_dtype(c, 1, real_types)) || (st = get_flag(c, "align_corners", &a->align_corners)) ||
+        (st = ox_expect_dtype(c, 1, real_types)) ||
+        (st = ox_get_flag(c, "align_corners", &a->align_corners)) ||
         (st = ox_attr_expect(c, "mode", OX_ATTR_STRING)) ||
         (st = ox_attr_expect(c, "padding_mode", OX_ATTR_STRING)))
         return st;
@@ -1373,7 +1155,7 @@ static onyx_status gs_setup(ox_ctx *c, gs_args *a)
     else if (!strcmp(pad, "reflection")) a->padding = GS_REFLECTION;
     else return ox_fail(c, ONYX_E_ARG, "unknown padding_mode '%s'", pad);
     const onyx_tensor *x = c->in[0], *grid = c->in[1];
-    if ((st = check_spatial_rank(c, x))) return st;
+    if ((st = ox_check_spatial_rank(c, x, "input"))) return st;
     if (!v20 && x->rank != 4)
         return ox_fail(c, ONYX_E_SHAPE, "X must be [N, C, H, W] before opset 20, got rank %d",
                        x->rank);
@@ -1542,7 +1324,7 @@ static onyx_status gs_run(ox_ctx *c)
         for (int d = 0; d < a.nd; d++)
             gs_dim_taps(&a, d, ox_read_f64(grid, i * a.nd + (a.nd - 1 - d)), &t[d]);
         for (int64_t k = 0; k < ch; k++)
-            put(y, (n * ch + k) * out + p, gs_value(x, (n * ch + k) * in, &a, t));
+            ox_write_f64(y, (n * ch + k) * out + p, gs_value(x, (n * ch + k) * in, &a, t));
     }
     return ONYX_OK;
 }
@@ -1558,7 +1340,7 @@ static onyx_status affine_shape(ox_ctx *c, int64_t *size, int *nd)
     int n;
     if ((st = ox_need_io(c, 2)) || (st = ox_expect_dtype(c, 0, real_types))) return st;
     bool align;
-    if ((st = get_flag(c, "align_corners", &align)) ||
+    if ((st = ox_get_flag(c, "align_corners", &align)) ||
         (st = ox_input_ints(c, 1, "size", size, ONYX_MAX_RANK, &n)))
         return st;
     const onyx_tensor *theta = c->in[0];
@@ -1602,7 +1384,7 @@ static onyx_status affine_run(ox_ctx *c)
     int nd;
     bool align;
     onyx_status st = affine_shape(c, size, &nd);
-    if (st || (st = get_flag(c, "align_corners", &align))) return st;
+    if (st || (st = ox_get_flag(c, "align_corners", &align))) return st;
     const onyx_tensor *theta = c->in[0];
     onyx_tensor *y = c->out[0];
     int64_t points = 1;
@@ -1620,7 +1402,7 @@ static onyx_status affine_run(ox_ctx *c)
             double v = 0.0;
             for (int k = 0; k <= nd; k++)
                 v += ox_read_f64(theta, (n * nd + j) * (nd + 1) + k) * base[k];
-            put(y, i * nd + j, v);
+            ox_write_f64(y, i * nd + j, v);
         }
     }
     return ONYX_OK;
@@ -1665,7 +1447,7 @@ static onyx_status nms_setup(ox_ctx *c, nms_args *a)
     static const onyx_dtype i64[] = {ONYX_DTYPE_INT64, ONYX_DTYPE_UNDEFINED};
     onyx_status st;
     if ((st = ox_need_io(c, 2)) || (st = ox_expect_dtype(c, 0, f32)) ||
-        (st = ox_expect_dtype(c, 1, f32)) || (st = get_flag(c, "center_point_box", &a->center)))
+        (st = ox_expect_dtype(c, 1, f32)) || (st = ox_get_flag(c, "center_point_box", &a->center)))
         return st;
     for (int i = 2; i < 5; i++)
         if (ox_opt_in(c, i) && (st = ox_expect_dtype(c, i, i == 2 ? i64 : f32))) return st;
@@ -1846,7 +1628,7 @@ static onyx_status nms_run(ox_ctx *c)
     onyx_status st = nms_setup(c, &a);
     if (st) return st;
     const size_t cand_bytes = buf_bytes(a.boxes_n, sizeof(nms_cand));
-    if ((st = check_scratch(c, cand_bytes + buf_bytes(a.max_out, sizeof(int32_t))))) return st;
+    if ((st = ox_check_scratch(c, cand_bytes + buf_bytes(a.max_out, sizeof(int32_t))))) return st;
     if (a.max_out == 0) return ONYX_OK; /* nothing selected: the output is empty */
     nms_cand *buf = c->scratch;
     int32_t *sel = (int32_t *)(void *)((char *)c->scratch + cand_bytes);

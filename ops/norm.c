@@ -15,18 +15,6 @@ static const onyx_dtype real_types[] = {ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE, ONY
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-/* Stores v into element i of a real tensor, rounded to its dtype. */
-static void put(onyx_tensor *t, int64_t i, double v)
-{
-    switch (t->dtype) {
-    case ONYX_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case ONYX_DTYPE_DOUBLE: ((double *)t->data)[i] = v; break;
-    case ONYX_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = ox_f32_to_f16((float)v); break;
-    case ONYX_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = ox_f32_to_bf16((float)v); break;
-    default: break;
-    }
-}
-
 /* Contiguous runs are converted to double this many elements at a time, on the stack, so the
  * dtype is dispatched once per chunk and the loops stay simple enough to vectorise. */
 #define CHUNK 512
@@ -77,14 +65,6 @@ static void store(onyx_tensor *t, int64_t off, int64_t n, const double *src)
         break;
     }
     }
-}
-
-/* Run-time guard: the planner must grant what infer asked for. */
-static onyx_status check_scratch(ox_ctx *c, size_t need)
-{
-    if (c->scratch_bytes >= need && (need == 0 || c->scratch)) return ONYX_OK;
-    return ox_fail(c, ONYX_E_INTERNAL, "scratch of %zu bytes granted, %zu needed",
-                   c->scratch_bytes, need);
 }
 
 /* Mean and population variance (two passes) of n elements of x from off; with no_mean, the
@@ -405,15 +385,15 @@ static void row_norm_row(ox_ctx *c, const row_norm *r, const double *scale, cons
             for (int64_t j = 0; j < m; j++) buf[j] += b[i + j];
         store(c->out[0], off + i, m, buf);
     }
-    if (c->n_out > 1 && c->out[1]) put(c->out[1], row, mean);
-    if (c->n_out > 2 && c->out[2]) put(c->out[2], row, inv);
+    if (c->n_out > 1 && c->out[1]) ox_write_f64(c->out[1], row, mean);
+    if (c->n_out > 2 && c->out[2]) ox_write_f64(c->out[2], row, inv);
 }
 
 static onyx_status row_norm_run(ox_ctx *c, bool rms)
 {
     row_norm r;
     onyx_status st = row_norm_setup(c, rms, &r);
-    if (st || (st = check_scratch(c, row_norm_scratch(&r)))) return st;
+    if (st || (st = ox_check_scratch(c, row_norm_scratch(&r)))) return st;
     if (r.rows * r.cols == 0) return ONYX_OK;
     double *scale = c->scratch, *bias = r.bias_n ? scale + r.scale_n : NULL;
     expand_param(c->in[1], c->in[0], r.scale_n, scale);
@@ -484,7 +464,8 @@ static void lrn_column(ox_ctx *c, const lrn_args *a, int64_t n, int64_t s)
             sq += v * v;
         }
         const int64_t e = base + ch * a->spatial;
-        put(c->out[0], e, ox_read_f64(x, e) / pow(a->bias + a->alpha / (double)a->size * sq, a->beta));
+        const double scale = pow(a->bias + a->alpha / (double)a->size * sq, a->beta);
+        ox_write_f64(c->out[0], e, ox_read_f64(x, e) / scale);
     }
 }
 
@@ -555,7 +536,7 @@ static onyx_status lpnorm_run(ox_ctx *c)
         if (p == 2) norm = sqrt(norm);
         for (int64_t i = 0; i < n; i++) {
             const int64_t e = base + i * inner;
-            put(c->out[0], e, norm == 0.0 ? 0.0 : ox_read_f64(x, e) / norm);
+            ox_write_f64(c->out[0], e, norm == 0.0 ? 0.0 : ox_read_f64(x, e) / norm);
         }
     }
     return ONYX_OK;
@@ -646,7 +627,7 @@ static void mvn_group(ox_ctx *c, const mvn_split *s, int64_t g)
     const double denom = sqrt(sq / (double)s->count) + MVN_EPSILON;
     for (int64_t j = 0; j < s->count; j++) {
         const int64_t e = mvn_offset(s, base, j);
-        put(c->out[0], e, (ox_read_f64(x, e) - mean) / denom);
+        ox_write_f64(c->out[0], e, (ox_read_f64(x, e) - mean) / denom);
     }
 }
 

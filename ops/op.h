@@ -10,16 +10,54 @@
  *   run(c):   compute outputs. Output buffers are allocated by the planner (sized from what
  *             infer set) and are not zeroed; scratch (if requested) is too.
  * Ops never allocate, print or abort; they report errors with ox_fail, which prefixes the
- * node's name and op type. */
+ * node's name and op type.
+ *
+ * Evaluating in infer: an op whose inputs are all known may produce an output's value right
+ * in infer, by pointing the output's data (or, for containers, filling its ox_val) at memory
+ * from c->strings. The planner then takes that output as a known constant and never calls
+ * run for the node. Container ops (sequences, optionals) and control flow (If, Loop, Scan)
+ * work this way: they need every input's value (ox_need_all_values) and evaluate at plan
+ * time, so they run again only when the plan is redone for new input values. */
 #ifndef ONYX_OP_H
 #define ONYX_OP_H
 
 #include "../runtime/ir.h"
 
-typedef struct ox_ctx {
+/* A sequence: tensors of one element type, each with its own shape. */
+typedef struct ox_seq {
+    onyx_dtype dtype;
+    int64_t n;
+    onyx_tensor *items;
+} ox_seq;
+
+/* A value as the runtime holds it: a tensor, or a container. Ops see &val->t; ops flagged
+ * OX_OP_CONTAINERS reach the whole value with ox_val_of(c->in[i]). A container value's
+ * t.data is non-NULL exactly when the value is known (it is then OX_KNOWN). */
+typedef struct ox_val {
+    onyx_tensor t;           /* the tensor (TENSOR, or OPTIONAL holding a tensor) */
+    ox_value_kind kind;      /* OX_KIND_TENSOR, OX_KIND_SEQUENCE or OX_KIND_OPTIONAL */
+    ox_value_kind elem_kind; /* OPTIONAL: the kind it holds (or would hold) */
+    bool none;               /* OPTIONAL without a value */
+    ox_seq seq;              /* SEQUENCE, or OPTIONAL holding a sequence */
+} ox_val;
+
+static inline ox_val *ox_val_of(const onyx_tensor *t) { return (ox_val *)(uintptr_t)t; }
+
+/* What a known container's t.data points at: a constant marker, never read. */
+extern const char ox_known_container;
+#define OX_KNOWN ((void *)(uintptr_t)&ox_known_container)
+
+typedef struct ox_ctx ox_ctx;
+/* Runs subgraph g (an attribute of the node) on the given input values; outputs are deep
+ * copies in c->strings, valid as long as the caller's results. */
+typedef onyx_status (*ox_graph_runner)(ox_ctx *c, const ox_graph *g, const ox_val *in, int n_in, ox_val *out,
+                                       int n_out);
+
+struct ox_ctx {
     const ox_node *node;
     int opset;             /* the model's opset for the node's domain */
-    int n_in, n_out;
+    int n_in, n_out;       /* n_in counts the node's declared inputs */
+    int n_implicit;        /* subgraph nodes: outer values the bodies use, at in[n_in ...] */
     onyx_tensor *const *in; /* in[i] is NULL for an omitted optional input */
     onyx_tensor *const *out; /* out[i] is NULL for an omitted optional output */
     void *scratch;         /* run: scratch_bytes of OX_ALIGN-aligned memory */
@@ -28,13 +66,17 @@ typedef struct ox_ctx {
     char *msg;             /* error message buffer */
     size_t msg_cap;
     int need_value;        /* infer: the input whose unknown value stopped it (ox_need_value), else -1 */
-    ox_pool *strings;      /* run: where ops that produce string tensors put the bytes (the
-                            * output holds `char *` into it); emptied before each run */
-} ox_ctx;
+    ox_pool *strings;      /* where ops put dynamically sized results: string bytes (the
+                            * output holds `char *` into it), values made in infer, sequence
+                            * items. Lives as long as the plan (infer) or the run (run). */
+    ox_graph_runner run_graph; /* control-flow ops: runs a subgraph */
+    void *runtime;         /* for run_graph */
+};
 
 enum {
-    OX_OP_VIEW = 1u << 0,    /* output 0 is input 0's data with a new shape: no copy */
-    OX_OP_NO_FOLD = 1u << 1  /* never evaluate at plan time (random ops) */
+    OX_OP_VIEW = 1u << 0,       /* output 0 is input 0's data with a new shape: no copy */
+    OX_OP_NO_FOLD = 1u << 1,    /* never evaluate at plan time (random ops) */
+    OX_OP_CONTAINERS = 1u << 2  /* takes sequences/optionals (others are refused them) */
 };
 
 struct ox_op {
@@ -82,10 +124,26 @@ void ox_broadcast_strides(const onyx_tensor *t, int rank, const int64_t *dims, i
 int64_t ox_read_int(const onyx_tensor *t, int64_t i);
 /* Reads a numeric tensor element i as double (any real dtype). */
 double ox_read_f64(const onyx_tensor *t, int64_t i);
+/* Stores v into element i of a float, double, float16 or bfloat16 tensor, rounded once to
+ * its dtype (other dtypes: nothing). */
+void ox_write_f64(onyx_tensor *t, int64_t i, double v);
+/* n float16 (t FLOAT16) or bfloat16 (else) values widened to float, and back rounded to
+ * nearest even: for ops that compute the half types in float. */
+void ox_half_to_f32(onyx_dtype t, const uint16_t *src, int64_t n, float *dst);
+void ox_f32_to_half(onyx_dtype t, const float *src, int64_t n, uint16_t *dst);
+/* Run-time guard of ops that asked for scratch: ONYX_E_INTERNAL unless the planner granted
+ * `need` bytes. */
+onyx_status ox_check_scratch(ox_ctx *c, size_t need);
 /* Requires input i to be present with a dtype among the given list (terminated by 0). */
 onyx_status ox_expect_dtype(ox_ctx *c, int i, const onyx_dtype *allowed);
 /* Requires input i's value to be known at plan time (for shape-defining inputs). */
 onyx_status ox_need_value(ox_ctx *c, int i);
+/* Requires every present input, implicit ones included, to be known (ops that evaluate in
+ * infer). */
+onyx_status ox_need_all_values(ox_ctx *c);
+/* Deep-copies a value (tensor data, sequence items, strings) into pool; ONYX_E_NOMEM (with
+ * no message) when the pool cannot grow. */
+onyx_status ox_val_copy(ox_pool *pool, const ox_val *src, ox_val *dst);
 /* Reads input i, a plan-time-known int32/int64 scalar or 1-D tensor (a shape, axes, starts
  * …), into vals; fails unless it is known, integer, of rank <= 1 and at most cap long. */
 onyx_status ox_input_ints(ox_ctx *c, int i, const char *what, int64_t *vals, int cap, int *n);
@@ -113,5 +171,19 @@ onyx_status ox_legacy_broadcast(ox_ctx *c, const onyx_tensor *a, const onyx_tens
  * (default 1; axis == rank allowed), so n spans every dim from axis on and inner is 1; from
  * opset 13 n is the single dim `axis` (default -1). */
 onyx_status ox_softmax_view(ox_ctx *c, int64_t *outer, int64_t *n, int64_t *inner);
+
+/* The operands of a MatMul-like op (MatMul, MatMulInteger, QLinearMatMul) as stacks of
+ * matrices: a 1-D a is a 1 x K row, a 1-D b a K x 1 column; the leading (batch) dims
+ * broadcast. Fails unless both have rank >= 1, the inner dims agree and the batches broadcast. */
+typedef struct ox_matmul_shape {
+    int64_t M, N, K;
+    int nb;                       /* batch rank of the output */
+    int64_t batch[ONYX_MAX_RANK]; /* output batch dims */
+    onyx_tensor abatch, bbatch;   /* each operand's own batch dims (for strides) */
+    int rank;                     /* the output: the batch dims, M unless a is 1-D, N unless b is */
+    int64_t dims[ONYX_MAX_RANK];
+} ox_matmul_shape;
+onyx_status ox_matmul_shape_of(ox_ctx *c, const onyx_tensor *a, const onyx_tensor *b,
+                               ox_matmul_shape *m);
 
 #endif

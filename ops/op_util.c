@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "op.h"
+#include "smallfloat.h"
 
 onyx_status ox_fail(ox_ctx *c, onyx_status st, const char *fmt, ...)
 {
@@ -150,8 +151,48 @@ double ox_read_f64(const onyx_tensor *t, int64_t i)
     case ONYX_DTYPE_UINT32: return ((const uint32_t *)d)[i];
     case ONYX_DTYPE_INT64: return (double)((const int64_t *)d)[i];
     case ONYX_DTYPE_UINT64: return (double)((const uint64_t *)d)[i];
+    case ONYX_DTYPE_FLOAT8E4M3FN: return ox_f8e4m3fn_to_f32(((const uint8_t *)d)[i]);
+    case ONYX_DTYPE_FLOAT8E4M3FNUZ: return ox_f8e4m3fnuz_to_f32(((const uint8_t *)d)[i]);
+    case ONYX_DTYPE_FLOAT8E5M2: return ox_f8e5m2_to_f32(((const uint8_t *)d)[i]);
+    case ONYX_DTYPE_FLOAT8E5M2FNUZ: return ox_f8e5m2fnuz_to_f32(((const uint8_t *)d)[i]);
+    case ONYX_DTYPE_FLOAT4E2M1: return ox_f4e2m1_to_f32(((const uint8_t *)d)[i]);
+    case ONYX_DTYPE_FLOAT8E8M0: return ox_f8e8m0_to_f32(((const uint8_t *)d)[i]);
     default: return 0.0;
     }
+}
+
+void ox_write_f64(onyx_tensor *t, int64_t i, double v)
+{
+    switch (t->dtype) {
+    case ONYX_DTYPE_FLOAT: ((float *)t->data)[i] = (float)v; break;
+    case ONYX_DTYPE_DOUBLE: ((double *)t->data)[i] = v; break;
+    case ONYX_DTYPE_FLOAT16: ((uint16_t *)t->data)[i] = ox_f32_to_f16((float)v); break;
+    case ONYX_DTYPE_BFLOAT16: ((uint16_t *)t->data)[i] = ox_f32_to_bf16((float)v); break;
+    default: break;
+    }
+}
+
+void ox_half_to_f32(onyx_dtype t, const uint16_t *src, int64_t n, float *dst)
+{
+    if (t == ONYX_DTYPE_FLOAT16)
+        for (int64_t i = 0; i < n; i++) dst[i] = ox_f16_to_f32(src[i]);
+    else
+        for (int64_t i = 0; i < n; i++) dst[i] = ox_bf16_to_f32(src[i]);
+}
+
+void ox_f32_to_half(onyx_dtype t, const float *src, int64_t n, uint16_t *dst)
+{
+    if (t == ONYX_DTYPE_FLOAT16)
+        for (int64_t i = 0; i < n; i++) dst[i] = ox_f32_to_f16(src[i]);
+    else
+        for (int64_t i = 0; i < n; i++) dst[i] = ox_f32_to_bf16(src[i]);
+}
+
+onyx_status ox_check_scratch(ox_ctx *c, size_t need)
+{
+    if (c->scratch_bytes >= need && (need == 0 || c->scratch)) return ONYX_OK;
+    return ox_fail(c, ONYX_E_INTERNAL, "scratch of %zu bytes granted, %zu needed",
+                   c->scratch_bytes, need);
 }
 
 onyx_status ox_expect_dtype(ox_ctx *c, int i, const onyx_dtype *allowed)
@@ -261,6 +302,35 @@ onyx_status ox_legacy_broadcast(ox_ctx *c, const onyx_tensor *a, const onyx_tens
     return ONYX_OK;
 }
 
+onyx_status ox_matmul_shape_of(ox_ctx *c, const onyx_tensor *a, const onyx_tensor *b,
+                               ox_matmul_shape *m)
+{
+    char sa[96], sb[96];
+    if (a->rank < 1 || b->rank < 1)
+        return ox_fail(c, ONYX_E_SHAPE, "operands must have rank >= 1");
+    m->M = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
+    m->K = a->dims[a->rank - 1];
+    m->N = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
+    if (b->dims[b->rank >= 2 ? b->rank - 2 : 0] != m->K)
+        return ox_fail(c, ONYX_E_SHAPE, "inner dimensions of %s and %s differ",
+                       ox_shape_str(sa, sizeof sa, a->rank, a->dims),
+                       ox_shape_str(sb, sizeof sb, b->rank, b->dims));
+    memset(&m->abatch, 0, sizeof m->abatch);
+    memset(&m->bbatch, 0, sizeof m->bbatch);
+    m->abatch.rank = a->rank > 2 ? a->rank - 2 : 0;
+    m->bbatch.rank = b->rank > 2 ? b->rank - 2 : 0;
+    ox_copy_bytes(m->abatch.dims, a->dims, sizeof(int64_t) * (size_t)m->abatch.rank);
+    ox_copy_bytes(m->bbatch.dims, b->dims, sizeof(int64_t) * (size_t)m->bbatch.rank);
+    onyx_status st = ox_broadcast_shape(c, m->abatch.rank, m->abatch.dims, m->bbatch.rank,
+                                        m->bbatch.dims, &m->nb, m->batch);
+    if (st) return st;
+    m->rank = m->nb;
+    ox_copy_bytes(m->dims, m->batch, sizeof(int64_t) * (size_t)m->nb);
+    if (a->rank >= 2) m->dims[m->rank++] = m->M;
+    if (b->rank >= 2) m->dims[m->rank++] = m->N;
+    return ONYX_OK;
+}
+
 onyx_status ox_softmax_view(ox_ctx *c, int64_t *outer, int64_t *n, int64_t *inner)
 {
     const onyx_tensor *x = c->in[0];
@@ -277,5 +347,64 @@ onyx_status ox_softmax_view(ox_ctx *c, int64_t *outer, int64_t *n, int64_t *inne
         else if (i == axis || coerce) *n *= x->dims[i];
         else *inner *= x->dims[i];
     }
+    return ONYX_OK;
+}
+
+const char ox_known_container = 1;
+
+onyx_status ox_need_all_values(ox_ctx *c)
+{
+    for (int i = 0; i < c->n_in + c->n_implicit; i++) {
+        if (!c->in[i] || c->in[i]->data) continue;
+        if (ox_val_of(c->in[i])->kind == OX_KIND_TENSOR) {
+            size_t bytes;
+            /* an empty tensor has no data and needs none */
+            if (ox_shape_bytes(c->in[i]->dtype, c->in[i]->rank, c->in[i]->dims, &bytes) && bytes == 0) continue;
+        }
+        return ox_need_value(c, i);
+    }
+    return ONYX_OK;
+}
+
+static onyx_status copy_tensor(ox_pool *pool, const onyx_tensor *src, onyx_tensor *dst)
+{
+    *dst = *src;
+    size_t bytes = ox_tensor_bytes(src);
+    dst->data = ox_pool_alloc(pool, bytes ? bytes : 1, OX_ALIGN);
+    if (!dst->data) return ONYX_E_NOMEM;
+    if (src->dtype != ONYX_DTYPE_STRING) {
+        ox_copy_bytes(dst->data, src->data, bytes);
+        return ONYX_OK;
+    }
+    int64_t n = ox_tensor_numel(src);
+    for (int64_t i = 0; i < n; i++) {
+        const char *s = ((char *const *)src->data)[i];
+        char *d = ox_pool_strdup(pool, s ? s : "");
+        if (!d) return ONYX_E_NOMEM;
+        ((char **)dst->data)[i] = d;
+    }
+    return ONYX_OK;
+}
+
+onyx_status ox_val_copy(ox_pool *pool, const ox_val *src, ox_val *dst)
+{
+    *dst = *src;
+    bool holds_seq = src->kind == OX_KIND_SEQUENCE || (src->kind == OX_KIND_OPTIONAL && src->elem_kind == OX_KIND_SEQUENCE);
+    if (src->kind == OX_KIND_OPTIONAL && src->none) {
+        dst->t.data = OX_KNOWN;
+        return ONYX_OK;
+    }
+    if (!holds_seq) {
+        onyx_status st = copy_tensor(pool, &src->t, &dst->t);
+        if (st) return st;
+        return ONYX_OK;
+    }
+    dst->seq.items = ox_pool_array(pool, (size_t)(src->seq.n ? src->seq.n : 1), sizeof(onyx_tensor));
+    if (!dst->seq.items) return ONYX_E_NOMEM;
+    for (int64_t i = 0; i < src->seq.n; i++) {
+        onyx_status st = copy_tensor(pool, &src->seq.items[i], &dst->seq.items[i]);
+        if (st) return st;
+    }
+    dst->t.data = OX_KNOWN;
     return ONYX_OK;
 }

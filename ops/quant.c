@@ -16,13 +16,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "op.h"
+#include "conv_attrs.h"
 #include "qgemm.h"
 #include "smallfloat.h"
 
-/* Bound on sizes taken from attributes (strides, pads, dilations, group), so the window
- * arithmetic on them cannot overflow int64. */
-#define ATTR_MAX INT32_MAX
 /* Elements converted per step of the element-wise loops (on the stack, per thread). */
 #define QCHUNK 256
 
@@ -506,37 +503,6 @@ static onyx_status dynq_run(ox_ctx *c)
 
 /* ---- MatMulInteger / QLinearMatMul ------------------------------------------------------ */
 
-/* The operands as stacks of matrices, as MatMul: a 1-D A is a 1 x K row, a 1-D B a K x 1
- * column; the leading (batch) dims broadcast. */
-typedef struct qmm {
-    int64_t M, N, K;
-    int nb;                       /* batch rank of the output */
-    int64_t batch[ONYX_MAX_RANK]; /* output batch dims */
-    onyx_tensor abatch, bbatch;   /* each operand's own batch dims (for strides) */
-} qmm;
-
-static onyx_status qmm_dims(ox_ctx *c, const onyx_tensor *a, const onyx_tensor *b, qmm *m)
-{
-    char sa[96], sb[96];
-    if (a->rank < 1 || b->rank < 1)
-        return ox_fail(c, ONYX_E_SHAPE, "matrix operands must have rank >= 1");
-    m->M = a->rank >= 2 ? a->dims[a->rank - 2] : 1;
-    m->K = a->dims[a->rank - 1];
-    m->N = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
-    if (b->dims[b->rank >= 2 ? b->rank - 2 : 0] != m->K)
-        return ox_fail(c, ONYX_E_SHAPE, "inner dimensions of %s and %s differ",
-                       ox_shape_str(sa, sizeof sa, a->rank, a->dims),
-                       ox_shape_str(sb, sizeof sb, b->rank, b->dims));
-    memset(&m->abatch, 0, sizeof m->abatch);
-    memset(&m->bbatch, 0, sizeof m->bbatch);
-    m->abatch.rank = a->rank > 2 ? a->rank - 2 : 0;
-    m->bbatch.rank = b->rank > 2 ? b->rank - 2 : 0;
-    ox_copy_bytes(m->abatch.dims, a->dims, sizeof(int64_t) * (size_t)m->abatch.rank);
-    ox_copy_bytes(m->bbatch.dims, b->dims, sizeof(int64_t) * (size_t)m->bbatch.rank);
-    return ox_broadcast_shape(c, m->abatch.rank, m->abatch.dims, m->bbatch.rank, m->bbatch.dims,
-                              &m->nb, m->batch);
-}
-
 /* A quantization parameter of a matrix operand, per row of A or per column of B: one value,
  * a vector shared by every matrix of the stack, or one vector per matrix (shape [..., M, 1]
  * for A, [..., 1, N] for B). */
@@ -574,7 +540,7 @@ static onyx_status qmm_param_of(ox_ctx *c, int i, const onyx_tensor *x, bool row
 
 /* Everything MatMulInteger and QLinearMatMul compute from. */
 typedef struct qmm_args {
-    qmm m;
+    ox_matmul_shape m;
     const onyx_tensor *a, *b;
     qmm_param za, zb;            /* zero points */
     qmm_param sa, sb;            /* QLinearMatMul: scales */
@@ -587,7 +553,7 @@ static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
 
 static size_t qmm_scratch(const qmm_args *q)
 {
-    const qmm *m = &q->m;
+    const ox_matmul_shape *m = &q->m;
     size_t n = align64((size_t)(m->M * m->K) * sizeof(int16_t)) +
                align64((size_t)(m->K * m->N) * sizeof(int16_t));
     if (q->ys) n += align64((size_t)(m->M * m->N) * sizeof(int32_t)) + (size_t)m->N * sizeof(float);
@@ -621,7 +587,8 @@ static onyx_status qmm_operands(ox_ctx *c, int ia, int iza, int ib, int izb, qmm
     q->a = c->in[ia];
     q->b = c->in[ib];
     if ((st = check_type_of(c, iza, q->a->dtype, "A")) ||
-        (st = check_type_of(c, izb, q->b->dtype, "B")) || (st = qmm_dims(c, q->a, q->b, &q->m)))
+        (st = check_type_of(c, izb, q->b->dtype, "B")) ||
+        (st = ox_matmul_shape_of(c, q->a, q->b, &q->m)))
         return st;
     if ((st = qmm_param_of(c, iza, q->a, true, q->m.M, &q->za))) return st;
     return qmm_param_of(c, izb, q->b, false, q->m.N, &q->zb);
@@ -662,12 +629,7 @@ static onyx_status qmm_infer(ox_ctx *c, onyx_status (*setup)(ox_ctx *, qmm_args 
     qmm_args q;
     onyx_status st = setup(c, &q);
     if (st) return st;
-    int64_t dims[ONYX_MAX_RANK];
-    int rank = q.m.nb;
-    ox_copy_bytes(dims, q.m.batch, sizeof(int64_t) * (size_t)q.m.nb);
-    if (q.a->rank >= 2) dims[rank++] = q.m.M;
-    if (q.b->rank >= 2) dims[rank++] = q.m.N;
-    ox_set_shape(c->out[0], q.yz ? q.yz->dtype : ONYX_DTYPE_INT32, rank, dims);
+    ox_set_shape(c->out[0], q.yz ? q.yz->dtype : ONYX_DTYPE_INT32, q.m.rank, q.m.dims);
     c->scratch_bytes = qmm_scratch(&q);
     return ONYX_OK;
 }
@@ -677,7 +639,7 @@ static onyx_status qlinmm_infer(ox_ctx *c) { return qmm_infer(c, qlinmm_setup); 
 
 /* Offset of the matrix (or parameter vector) that output matrix t reads, given the
  * operand's broadcast strides over the output batch dims. */
-static int64_t batch_offset(const qmm *m, const int64_t *strides, int64_t t)
+static int64_t batch_offset(const ox_matmul_shape *m, const int64_t *strides, int64_t t)
 {
     int64_t off = 0;
     for (int i = m->nb - 1; i >= 0; i--) {
@@ -688,15 +650,15 @@ static int64_t batch_offset(const qmm *m, const int64_t *strides, int64_t t)
 }
 
 /* The parameter's value for row/column j of output matrix t. */
-static double qmm_param_at(const qmm *m, const qmm_param *p, const int64_t *strides, int64_t len,
-                           int64_t t, int64_t j)
+static double qmm_param_at(const ox_matmul_shape *m, const qmm_param *p,
+                           const int64_t *strides, int64_t len, int64_t t, int64_t j)
 {
     return p->vector ? load1(p->t, batch_offset(m, strides, t) * len + j) : load1(p->t, 0);
 }
 
 /* Zero point of output matrix t's operand as ox_q8 wants it (rows: of A). */
-static void qmm_zero_point(const qmm *m, const qmm_param *p, const int64_t *strides, int64_t len,
-                           bool rows, int64_t t, ox_q8 *out)
+static void qmm_zero_point(const ox_matmul_shape *m, const qmm_param *p,
+                           const int64_t *strides, int64_t len, bool rows, int64_t t, ox_q8 *out)
 {
     out->zp = NULL;
     out->zp_rs = out->zp_cs = 0;
@@ -710,7 +672,7 @@ static void qmm_zero_point(const qmm *m, const qmm_param *p, const int64_t *stri
 static void qmm_requant(const qmm_args *q, const int64_t *ssa, const int64_t *ssb, int64_t t,
                         const int32_t *acc, float *mult, void *y)
 {
-    const qmm *m = &q->m;
+    const ox_matmul_shape *m = &q->m;
     const onyx_dtype prec = q->ys->dtype;
     const float ys = (float)load1(q->ys, 0);
     const int32_t yz = (int32_t)load1(q->yz, 0);
@@ -737,14 +699,12 @@ static onyx_status qmm_run(ox_ctx *c, onyx_status (*setup)(ox_ctx *, qmm_args *)
     qmm_args q;
     onyx_status st = setup(c, &q);
     if (st) return st;
-    const qmm *m = &q.m;
+    const ox_matmul_shape *m = &q.m;
     const int64_t M = m->M, N = m->N, K = m->K;
     int64_t count = 1;
     for (int i = 0; i < m->nb; i++) count *= m->batch[i];
     if (count == 0 || M == 0 || N == 0) return ONYX_OK;
-    if (c->scratch_bytes < qmm_scratch(&q) || (qmm_scratch(&q) && !c->scratch))
-        return ox_fail(c, ONYX_E_INTERNAL, "scratch of %zu bytes granted, %zu needed",
-                       c->scratch_bytes, qmm_scratch(&q));
+    if ((st = ox_check_scratch(c, qmm_scratch(&q)))) return st;
     int64_t sa[ONYX_MAX_RANK], sb[ONYX_MAX_RANK], sza[ONYX_MAX_RANK], szb[ONYX_MAX_RANK];
     int64_t ssa[ONYX_MAX_RANK], ssb[ONYX_MAX_RANK];
     ox_broadcast_strides(&m->abatch, m->nb, m->batch, sa);
@@ -778,120 +738,6 @@ static onyx_status qmm_run(ox_ctx *c, onyx_status (*setup)(ox_ctx *, qmm_args *)
 static onyx_status matmulint_run(ox_ctx *c) { return qmm_run(c, matmulint_setup); }
 static onyx_status qlinmm_run(ox_ctx *c) { return qmm_run(c, qlinmm_setup); }
 
-/* ---- ConvInteger / QLinearConv: window attributes --------------------------------------- */
-
-typedef enum auto_pad { PAD_NOTSET, PAD_SAME_UPPER, PAD_SAME_LOWER, PAD_VALID } auto_pad;
-
-static onyx_status get_auto_pad(ox_ctx *c, auto_pad *out)
-{
-    onyx_status st = ox_attr_expect(c, "auto_pad", OX_ATTR_STRING);
-    if (st) return st;
-    const char *s = ox_attr_string(c, "auto_pad", "NOTSET");
-    if (!strcmp(s, "NOTSET") || !*s) *out = PAD_NOTSET;
-    else if (!strcmp(s, "SAME_UPPER")) *out = PAD_SAME_UPPER;
-    else if (!strcmp(s, "SAME_LOWER")) *out = PAD_SAME_LOWER;
-    else if (!strcmp(s, "VALID")) *out = PAD_VALID;
-    else return ox_fail(c, ONYX_E_ARG, "unknown auto_pad '%s'", s);
-    return ONYX_OK;
-}
-
-/* The ints attribute `name` into v[0..n): def everywhere when absent, else exactly n values
- * in [min, ATTR_MAX]. */
-static onyx_status get_ints(ox_ctx *c, const char *name, int n, int64_t def, int64_t min,
-                            int64_t *v)
-{
-    onyx_status st = ox_attr_expect(c, name, OX_ATTR_INTS);
-    if (st) return st;
-    const int64_t *a;
-    const size_t na = ox_attr_ints(c, name, &a);
-    for (int i = 0; i < n; i++) v[i] = def;
-    if (na == 0) return ONYX_OK;
-    if (na != (size_t)n)
-        return ox_fail(c, ONYX_E_ARG, "attribute '%s' has %zu values, expected %d", name, na, n);
-    for (int i = 0; i < n; i++) {
-        if (a[i] < min || a[i] > ATTR_MAX)
-            return ox_fail(c, ONYX_E_ARG, "attribute '%s' value %lld out of range [%lld, %d]",
-                           name, (long long)a[i], (long long)min, ATTR_MAX);
-        v[i] = a[i];
-    }
-    return ONYX_OK;
-}
-
-/* Output size and padding of spatial dim d: explicit pads, or under auto_pad SAME (ceil(in /
- * stride) outputs, the odd padding at the end for UPPER, the beginning for LOWER) or VALID. */
-static onyx_status window_dim(ox_ctx *c, int d, auto_pad mode, ox_window *w)
-{
-    const int64_t effk = (w->kernel[d] - 1) * w->dil[d] + 1, s = w->stride[d], in = w->in[d];
-    if (mode == PAD_SAME_UPPER || mode == PAD_SAME_LOWER) {
-        const int64_t out = (in + s - 1) / s;
-        int64_t total = out > 0 ? (out - 1) * s + effk - in : 0;
-        if (total < 0) total = 0;
-        w->pad_begin[d] = mode == PAD_SAME_UPPER ? total / 2 : total - total / 2;
-        w->pad_end[d] = total - w->pad_begin[d];
-        w->out[d] = out;
-        return ONYX_OK;
-    }
-    if (mode == PAD_VALID) w->pad_begin[d] = w->pad_end[d] = 0;
-    const int64_t span = in + w->pad_begin[d] + w->pad_end[d] - effk;
-    if (span < 0)
-        return ox_fail(c, ONYX_E_SHAPE,
-                       "window of %lld along spatial dim %d exceeds the padded input (%lld)",
-                       (long long)effk, d, (long long)(span + effk));
-    w->out[d] = span / s + 1;
-    return ONYX_OK;
-}
-
-/* The convolution of x [N, C, D...] by w [M, C/group, k...] from the attributes. */
-static onyx_status conv_shape_of(ox_ctx *c, const onyx_tensor *x, const onyx_tensor *w,
-                                 ox_conv_shape *s)
-{
-    onyx_status st;
-    if (x->rank < 3 || x->rank > 2 + OX_WIN_MAX_DIMS)
-        return ox_fail(c, ONYX_E_SHAPE, "x has rank %d, expected [N, C, D1 ...] with 1 to %d "
-                       "spatial dims", x->rank, OX_WIN_MAX_DIMS);
-    if (w->rank != x->rank)
-        return ox_fail(c, ONYX_E_SHAPE, "w has rank %d, x has rank %d", w->rank, x->rank);
-    if ((st = ox_attr_expect(c, "group", OX_ATTR_INT))) return st;
-    const int64_t group = ox_attr_int(c, "group", 1), ch = x->dims[1], m = w->dims[0];
-    if (group < 1 || group > ATTR_MAX)
-        return ox_fail(c, ONYX_E_ARG, "group %lld out of range", (long long)group);
-    if (ch % group || w->dims[1] != ch / group || m % group)
-        return ox_fail(c, ONYX_E_SHAPE,
-                       "x has %lld channels and w is [%lld, %lld, ...]: with group %lld, w "
-                       "needs C/group input channels and a multiple of group output channels",
-                       (long long)ch, (long long)m, (long long)w->dims[1], (long long)group);
-    const int nd = x->rank - 2;
-    if ((st = ox_attr_expect(c, "kernel_shape", OX_ATTR_INTS))) return st;
-    const int64_t *ks;
-    const size_t nks = ox_attr_ints(c, "kernel_shape", &ks);
-    if (nks && (nks != (size_t)nd || memcmp(ks, &w->dims[2], (size_t)nd * sizeof *ks)))
-        return ox_fail(c, ONYX_E_SHAPE, "kernel_shape does not match w's spatial dims");
-    ox_window *win = &s->win;
-    int64_t pads[2 * OX_WIN_MAX_DIMS];
-    auto_pad mode = PAD_NOTSET;
-    memset(win, 0, sizeof *win);
-    win->nd = nd;
-    if ((st = get_ints(c, "strides", nd, 1, 1, win->stride)) ||
-        (st = get_ints(c, "dilations", nd, 1, 1, win->dil)) ||
-        (st = get_ints(c, "pads", 2 * nd, 0, 0, pads)) || (st = get_auto_pad(c, &mode)))
-        return st;
-    for (int d = 0; d < nd; d++) {
-        if (w->dims[2 + d] < 1 || w->dims[2 + d] > ATTR_MAX)
-            return ox_fail(c, ONYX_E_SHAPE, "w kernel dim %d is %lld", d,
-                           (long long)w->dims[2 + d]);
-        win->in[d] = x->dims[2 + d];
-        win->kernel[d] = w->dims[2 + d];
-        win->pad_begin[d] = pads[d];
-        win->pad_end[d] = pads[nd + d];
-        if ((st = window_dim(c, d, mode, win))) return st;
-    }
-    s->batch = x->dims[0];
-    s->in_channels = ch;
-    s->out_channels = m;
-    s->group = group;
-    return ONYX_OK;
-}
-
 /* ---- ConvInteger / QLinearConv ---------------------------------------------------------- */
 
 /* Input i must be a scalar or hold one value per output channel; sets *step for indexing. */
@@ -920,7 +766,8 @@ static onyx_status qconv_setup(ox_ctx *c, bool qlinear, ox_qconv *q, int64_t *ws
     const onyx_tensor *x = c->in[0], *w = c->in[iw];
     memset(q, 0, sizeof *q);
     if ((st = check_type_of(c, 2, x->dtype, "x")) || (st = check_type_of(c, iwz, w->dtype, "w")) ||
-        (st = check_one(c, 2)) || (st = conv_shape_of(c, x, w, &q->shape)) ||
+        (st = check_one(c, 2)) || (st = ox_check_spatial_rank(c, x, "x")) ||
+        (st = ox_conv_shape_of(c, x, w, "x", "w", &q->shape)) ||
         (st = per_channel(c, iwz, q->shape.out_channels, &q->w_zp_step)))
         return st;
     q->x_signed = x->dtype == ONYX_DTYPE_INT8;
@@ -953,12 +800,8 @@ static onyx_status qconv_infer(ox_ctx *c, bool qlinear)
     int64_t ws_step = 0;
     onyx_status st = qconv_setup(c, qlinear, &q, &ws_step);
     if (st) return st;
-    int64_t dims[ONYX_MAX_RANK];
-    dims[0] = q.shape.batch;
-    dims[1] = q.shape.out_channels;
-    for (int d = 0; d < q.shape.win.nd; d++) dims[2 + d] = q.shape.win.out[d];
-    ox_set_shape(c->out[0], qlinear ? c->in[7]->dtype : ONYX_DTYPE_INT32, q.shape.win.nd + 2,
-                 dims);
+    ox_set_window_output(c->out[0], qlinear ? c->in[7]->dtype : ONYX_DTYPE_INT32,
+                         q.shape.batch, q.shape.out_channels, &q.shape.win);
     c->scratch_bytes = qconv_scratch(&q, qlinear);
     return ONYX_OK;
 }
@@ -968,11 +811,7 @@ static onyx_status qconv_run(ox_ctx *c, bool qlinear)
     ox_qconv q;
     int64_t ws_step = 0;
     onyx_status st = qconv_setup(c, qlinear, &q, &ws_step);
-    if (st) return st;
-    const size_t need = qconv_scratch(&q, qlinear);
-    if (c->scratch_bytes < need || !c->scratch)
-        return ox_fail(c, ONYX_E_INTERNAL, "scratch of %zu bytes granted, %zu needed",
-                       c->scratch_bytes, need);
+    if (st || (st = ox_check_scratch(c, qconv_scratch(&q, qlinear)))) return st;
     const onyx_tensor *xz = ox_opt_in(c, 2), *wz = ox_opt_in(c, qlinear ? 5 : 3);
     q.x = c->in[0]->data;
     q.x_zp = xz ? (int32_t)load1(xz, 0) : 0;

@@ -1,5 +1,5 @@
 /* reduce.c — ops that reduce or scan along axes: the Reduce* family, ArgMax/ArgMin, CumSum,
- * LogSoftmax, Hardmax, TopK and Det. The loops are in kernels/reduce.c; here are the
+ * CumProd, LogSoftmax, Hardmax, TopK and Det. The loops are in kernels/reduce.c; here are the
  * attributes, shapes and the version differences.
  *
  * Floating types compute in double and integers in wrap-around uint64 (see reduce.h), so
@@ -175,7 +175,7 @@ static onyx_status arg_run(ox_ctx *c)
     return ONYX_OK;
 }
 
-/* ---- CumSum ------------------------------------------------------------------------------ */
+/* ---- CumSum, CumProd ---------------------------------------------------------------------- */
 
 /* The axis input: an integer scalar (or one-element 1-D tensor) in [-rank, rank). */
 static onyx_status cumsum_axis(ox_ctx *c, int *axis)
@@ -211,8 +211,14 @@ static onyx_status cumsum_run(ox_ctx *c)
     int64_t outer, n, inner;
     split_at(x, axis, &outer, &n, &inner);
     if (outer * n * inner == 0) return ONYX_OK;
-    ox_cumsum(x->dtype, ox_attr_int(c, "exclusive", 0) != 0, ox_attr_int(c, "reverse", 0) != 0,
-              outer, n, inner, x->data, c->out[0]->data, c->threads);
+    const bool exclusive = ox_attr_int(c, "exclusive", 0) != 0;
+    const bool reverse = ox_attr_int(c, "reverse", 0) != 0;
+    if (!strcmp(c->node->op_type, "CumProd"))
+        ox_cumprod(x->dtype, exclusive, reverse, outer, n, inner, x->data, c->out[0]->data,
+                   c->threads);
+    else
+        ox_cumsum(x->dtype, exclusive, reverse, outer, n, inner, x->data, c->out[0]->data,
+                  c->threads);
     return ONYX_OK;
 }
 
@@ -386,6 +392,7 @@ const ox_op ox_ops_reduce[] = {
     {"ArgMax", "", 1, 28, arg_infer, arg_run, 0},
     {"ArgMin", "", 1, 28, arg_infer, arg_run, 0},
     {"CumSum", "", 11, 28, cumsum_infer, cumsum_run, 0},
+    {"CumProd", "", 26, 28, cumsum_infer, cumsum_run, 0},
     {"LogSoftmax", "", 1, 28, softmax_like_infer, log_softmax_run, 0},
     {"Hardmax", "", 1, 28, softmax_like_infer, hardmax_run, 0},
     {"TopK", "", 1, 28, topk_infer, topk_run, 0},

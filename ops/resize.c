@@ -412,10 +412,7 @@ static onyx_status run_common(ox_ctx *c, bool upsample)
     onyx_status st = read_spec(c, upsample, &p);
     if (!st) st = axis_taps(c, &p, taps);
     if (!st) st = plan_scratch(c, &p, taps, &l);
-    if (st) return st;
-    if (l.total > c->scratch_bytes)
-        return ox_fail(c, ONYX_E_INTERNAL, "scratch of %zu bytes granted, %zu needed",
-                       c->scratch_bytes, l.total);
+    if (st || (st = ox_check_scratch(c, l.total))) return st;
     ox_resize_axis ax[ONYX_MAX_RANK];
     build_tables(&p, taps, &l, c->scratch, ax);
     if (p.interp) {

@@ -1,17 +1,19 @@
 /* shape.c — ops that change a tensor's shape or type without arithmetic: views (Identity,
- * Flatten, Reshape, Squeeze, Unsqueeze, Dropout), Shape, Constant, Concat, Transpose and
- * Cast (its conversions are in convert.c). Selecting elements by index (Gather, Slice) is in
- * index.c.
+ * Flatten, Reshape, Squeeze, Unsqueeze), Dropout (arithmetic only in training mode), Shape,
+ * Constant, Concat, Transpose and Cast (its conversions are in convert.c). Selecting
+ * elements by index (Gather, Slice) is in index.c.
  *
  * Data movement works on element size only (memcpy), so every dtype is served, strings
  * included: a string tensor holds `char *` pointers into memory owned elsewhere, and moving
  * the pointers is all these ops need. View ops are flagged OX_OP_VIEW: the planner may give
- * output 0 input 0's buffer, so their run copies only when the buffers differ. */
+ * output 0 input 0's buffer, so their run copies only when the buffers differ. (Dropout is
+ * not flagged, for its training mode: see there.) */
 #include <ctype.h>
 #include <string.h>
 
 #include "convert.h"
 #include "op.h"
+#include "rng.h"
 #include "strided.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -72,6 +74,12 @@ static onyx_status identity_infer(ox_ctx *c)
 {
     onyx_status st = ox_need_io(c, 1);
     if (st) return st;
+    const ox_val *x = ox_val_of(c->in[0]);
+    if (x->kind != OX_KIND_TENSOR) { /* a sequence or optional: passed on as it is, at plan time */
+        if ((st = ox_need_value(c, 0))) return st;
+        *ox_val_of(c->out[0]) = *x;
+        return ONYX_OK;
+    }
     return set_view_shape(c, c->in[0]->rank, c->in[0]->dims);
 }
 
@@ -194,29 +202,55 @@ static onyx_status unsqueeze_infer(ox_ctx *c)
 
 /* ---- Dropout ----------------------------------------------------------------------------- */
 
-/* onyx runs inference only: Dropout is the identity and its mask all ones. Training mode
- * (input training_mode, opset 12+) is accepted only with ratio 0, where it is the identity
- * too. Opsets 1-6 had an is_test attribute; like other inference runtimes, onyx treats
- * those models as in test mode. Returns OK while the deciding values are not yet known. */
-static onyx_status dropout_check_mode(ox_ctx *c)
+/* Dropout is the identity, with an all-ones mask, unless training mode is on (input
+ * training_mode, opset 12+): then each element is kept with probability 1 - ratio and scaled
+ * by 1 / (1 - ratio), a dropped one is x * 0 (the spec's scale * data * mask, so NaN for an
+ * infinite x), and the bool mask tells which were kept. The draws come from rng.h's generator
+ * keyed by attribute `seed` or by the node, so a model drops the same elements on every run.
+ * Opsets 1-6 had an is_test attribute; like other inference runtimes, onyx treats those
+ * models as in test mode. Opsets 7-11 have no training mode.
+ *
+ * Not a view op: in training mode the output differs from the input, and computing it in the
+ * input's buffer would change what the planner shares that buffer with — the caller's input,
+ * a weight, a folded constant, or a value other nodes still read. The registry's flags are
+ * per op, not per node, so Dropout always writes its own output (a copy in inference mode). */
+
+/* A scalar ratio as a double (the 8-bit floats too, which ox_read_f64 does not decode). */
+static double dropout_ratio_value(const onyx_tensor *r)
 {
-    const onyx_tensor *tm = c->opset >= 12 ? ox_opt_in(c, 2) : NULL;
-    if (!tm) return ONYX_OK;
-    if (tm->dtype != ONYX_DTYPE_BOOL || ox_tensor_numel(tm) != 1)
-        return ox_fail(c, ONYX_E_ARG, "training_mode must be a bool scalar");
-    if (!tm->data || !((const uint8_t *)tm->data)[0]) return ONYX_OK;
-    double ratio = 0.5;
-    const onyx_tensor *r = ox_opt_in(c, 1);
-    if (r) {
-        if (!ox_dtype_is_float(r->dtype) || ox_tensor_numel(r) != 1)
-            return ox_fail(c, ONYX_E_ARG, "ratio must be a floating-point scalar");
-        if (!r->data) return ONYX_OK;
-        ratio = ox_read_f64(r, 0);
+    uint8_t b = r->dtype >= ONYX_DTYPE_FLOAT8E4M3FN && r->dtype <= ONYX_DTYPE_FLOAT8E5M2FNUZ
+                    ? *(const uint8_t *)r->data : 0;
+    switch (r->dtype) {
+    case ONYX_DTYPE_FLOAT8E4M3FN: return ox_f8e4m3fn_to_f32(b);
+    case ONYX_DTYPE_FLOAT8E4M3FNUZ: return ox_f8e4m3fnuz_to_f32(b);
+    case ONYX_DTYPE_FLOAT8E5M2: return ox_f8e5m2_to_f32(b);
+    case ONYX_DTYPE_FLOAT8E5M2FNUZ: return ox_f8e5m2fnuz_to_f32(b);
+    default: return ox_read_f64(r, 0);
     }
-    if (ratio != 0.0)
-        return ox_fail(c, ONYX_E_UNSUPPORTED,
-                       "training mode with ratio %g is not supported (onyx runs inference only)",
-                       ratio);
+}
+
+/* The mode: *training when training_mode (opset 12+) is true, with *ratio from input 1
+ * (default 0.5). In infer a deciding value may not be known yet: *training is then false and
+ * run decides. Fails on ill-typed inputs, and in training mode on a ratio outside [0, 1) or
+ * data of a type onyx does not train in. */
+static onyx_status dropout_mode(ox_ctx *c, bool *training, double *ratio)
+{
+    *training = false;
+    *ratio = 0.5;
+    const onyx_tensor *r = c->opset >= 12 ? ox_opt_in(c, 1) : NULL;
+    const onyx_tensor *tm = c->opset >= 12 ? ox_opt_in(c, 2) : NULL;
+    if (r && (!ox_dtype_is_float(r->dtype) || ox_tensor_numel(r) != 1))
+        return ox_fail(c, ONYX_E_ARG, "ratio must be a floating-point scalar");
+    if (tm && (tm->dtype != ONYX_DTYPE_BOOL || ox_tensor_numel(tm) != 1))
+        return ox_fail(c, ONYX_E_ARG, "training_mode must be a bool scalar");
+    if (!tm || !tm->data || !((const uint8_t *)tm->data)[0] || (r && !r->data)) return ONYX_OK;
+    *training = true;
+    if (r) *ratio = dropout_ratio_value(r);
+    if (!(*ratio >= 0.0 && *ratio < 1.0))
+        return ox_fail(c, ONYX_E_ARG, "ratio %g is outside [0, 1)", *ratio);
+    onyx_dtype t = c->in[0]->dtype;
+    if (t != ONYX_DTYPE_FLOAT && t != ONYX_DTYPE_DOUBLE && t != ONYX_DTYPE_FLOAT16 && t != ONYX_DTYPE_BFLOAT16)
+        return ox_fail(c, ONYX_E_UNSUPPORTED, "training mode on %s data", onyx_dtype_name(t));
     return ONYX_OK;
 }
 
@@ -225,7 +259,10 @@ static onyx_status dropout_infer(ox_ctx *c)
     onyx_status st = ox_need_io(c, 1);
     if (st) return st;
     const onyx_tensor *x = c->in[0];
-    if ((st = dropout_check_mode(c))) return st;
+    bool training;
+    double ratio;
+    if ((st = dropout_mode(c, &training, &ratio))) return st;
+    if ((st = ox_attr_expect(c, "seed", OX_ATTR_INT))) return st;
     if ((st = set_view_shape(c, x->rank, x->dims))) return st;
     if (c->n_out > 1 && c->out[1]) {
         /* The mask is bool since opset 10, of the data's type before. */
@@ -258,11 +295,49 @@ static void fill_ones(onyx_tensor *t)
     }
 }
 
+/* Training mode: element i is kept when draw i is at least ratio. Every element depends on
+ * its own draw only, so threads may split the loop freely. Half types compute in float. */
+static void dropout_train(ox_ctx *c, double ratio)
+{
+    uint64_t key = ox_attr_has(c, "seed") ? ox_rng_key_seeded((uint64_t)ox_attr_int(c, "seed", 0))
+                                          : ox_rng_key_unseeded(c->node);
+    const onyx_tensor *x = c->in[0];
+    const onyx_dtype t = x->dtype;
+    const int64_t n = ox_tensor_numel(x);
+    const void *xd = x->data;
+    void *yd = c->out[0]->data;
+    uint8_t *mask = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
+    const double scale = 1.0 / (1.0 - ratio);
+    const float scale_f = (float)scale;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(c->threads) schedule(static) if (n >= 4096 && c->threads > 1)
+#endif
+    for (int64_t i = 0; i < n; i++) {
+        bool keep = ox_rng_unit(key, (uint64_t)i) >= ratio;
+        float f = keep ? scale_f : 0.0f;
+        switch (t) {
+        case ONYX_DTYPE_FLOAT: ((float *)yd)[i] = ((const float *)xd)[i] * f; break;
+        case ONYX_DTYPE_DOUBLE: ((double *)yd)[i] = ((const double *)xd)[i] * (keep ? scale : 0.0); break;
+        case ONYX_DTYPE_FLOAT16:
+            ((uint16_t *)yd)[i] = ox_f32_to_f16(ox_f16_to_f32(((const uint16_t *)xd)[i]) * f);
+            break;
+        default: ((uint16_t *)yd)[i] = ox_f32_to_bf16(ox_bf16_to_f32(((const uint16_t *)xd)[i]) * f); break;
+        }
+        if (mask) mask[i] = keep;
+    }
+}
+
 static onyx_status dropout_run(ox_ctx *c)
 {
-    onyx_status st = dropout_check_mode(c);
+    bool training;
+    double ratio;
+    onyx_status st = dropout_mode(c, &training, &ratio);
     if (st) return st;
-    view_run(c);
+    if (training && ratio > 0.0) {
+        dropout_train(c, ratio);
+        return ONYX_OK;
+    }
+    view_run(c); /* the identity: a copy, Dropout not being a view op */
     if (c->n_out > 1 && c->out[1]) fill_ones(c->out[1]);
     return ONYX_OK;
 }
@@ -554,12 +629,12 @@ static onyx_status cast_run(ox_ctx *c)
 /* ---- registry ---------------------------------------------------------------------------- */
 
 const ox_op ox_ops_shape[] = {
-    {"Identity", "", 1, 28, identity_infer, view_run, OX_OP_VIEW},
+    {"Identity", "", 1, 28, identity_infer, view_run, OX_OP_VIEW | OX_OP_CONTAINERS},
     {"Flatten", "", 1, 28, flatten_infer, view_run, OX_OP_VIEW},
     {"Reshape", "", 1, 28, reshape_infer, view_run, OX_OP_VIEW},
     {"Squeeze", "", 1, 28, squeeze_infer, view_run, OX_OP_VIEW},
     {"Unsqueeze", "", 1, 28, unsqueeze_infer, view_run, OX_OP_VIEW},
-    {"Dropout", "", 1, 28, dropout_infer, dropout_run, OX_OP_VIEW},
+    {"Dropout", "", 1, 28, dropout_infer, dropout_run, 0},
     {"Shape", "", 1, 28, shape_infer, shape_run, 0},
     {"Constant", "", 1, 28, constant_infer, constant_run, 0},
     {"Concat", "", 1, 28, concat_infer, concat_run, 0},

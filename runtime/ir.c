@@ -146,7 +146,7 @@ onyx_status ox_graph_sort(ox_graph *g, char *err, size_t errcap)
     if (!pending || !ucount || !order) return ox_errf(err, errcap, ONYX_E_NOMEM, "out of memory");
     size_t edges = 0;
     for (int i = 0; i < nn; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++) {
+        for (int k = 0; k < ox_node_inputs(&g->nodes[i]); k++) {
             int v = g->nodes[i].in[k];
             if (v >= 0 && g->values[v].producer >= 0) {
                 pending[i]++;
@@ -159,7 +159,7 @@ onyx_status ox_graph_sort(ox_graph *g, char *err, size_t errcap)
     int *fill = ox_pool_array(g->pool, (size_t)nv, sizeof(int));
     if (!users || !fill) return ox_errf(err, errcap, ONYX_E_NOMEM, "out of memory");
     for (int i = 0; i < nn; i++)
-        for (int k = 0; k < g->nodes[i].n_in; k++) {
+        for (int k = 0; k < ox_node_inputs(&g->nodes[i]); k++) {
             int v = g->nodes[i].in[k];
             if (v >= 0 && g->values[v].producer >= 0) users[ucount[v] + fill[v]++] = i;
         }

@@ -93,6 +93,8 @@ typedef struct ox_node {
     int opset;           /* the model's opset for that domain */
     const ox_op *op;     /* resolved implementation, NULL if unsupported */
     int n_in, n_out;
+    int n_implicit;      /* nodes with subgraphs: outer values the bodies read, kept after the
+                          * declared inputs in `in` so ordering and liveness see them */
     int *in;             /* value indices; -1 for an omitted optional input */
     int *out;            /* value indices; -1 for an omitted optional output */
     int n_attr;
@@ -135,5 +137,7 @@ ox_node *ox_graph_add_node(ox_graph *g, int n_in, int n_out, int n_attr);
 onyx_status ox_graph_sort(ox_graph *g, char *err, size_t errcap);
 
 const ox_attr *ox_node_attr(const ox_node *n, const char *name);
+/* Declared plus implicit inputs. */
+static inline int ox_node_inputs(const ox_node *n) { return n->n_in + n->n_implicit; }
 
 #endif

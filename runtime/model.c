@@ -53,6 +53,11 @@ static void fill_info(const ox_value *v, onyx_value_info *info)
         info->dim_names[i] = v->type.dim_names[i];
     }
     info->is_tensor = v->type.kind == OX_KIND_TENSOR;
+    static const onyx_value_kind kinds[] = {[OX_KIND_TENSOR] = ONYX_VALUE_TENSOR, [OX_KIND_SEQUENCE] = ONYX_VALUE_SEQUENCE,
+                                            [OX_KIND_OPTIONAL] = ONYX_VALUE_OPTIONAL, [OX_KIND_MAP] = ONYX_VALUE_OTHER,
+                                            [OX_KIND_SPARSE] = ONYX_VALUE_OTHER};
+    info->kind = kinds[v->type.kind];
+    info->elem_kind = kinds[v->type.elem_kind];
 }
 
 onyx_status onyx_model_input_info(const onyx_model *m, size_t i, onyx_value_info *info)

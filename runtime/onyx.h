@@ -107,14 +107,34 @@ typedef struct onyx_session onyx_session; /* planned executable instance; owns i
 
 /* Information about one graph input or output. Dims are -1 where unknown; `dim_names[i]`
  * names a symbolic dim (NULL otherwise). Pointers stay valid while the model lives. */
+typedef enum onyx_value_kind {
+    ONYX_VALUE_TENSOR = 0,
+    ONYX_VALUE_SEQUENCE,
+    ONYX_VALUE_OPTIONAL,
+    ONYX_VALUE_OTHER /* maps, sparse tensors: not supported as graph inputs/outputs */
+} onyx_value_kind;
+
 typedef struct onyx_value_info {
     const char *name;
-    onyx_dtype dtype;
+    onyx_dtype dtype; /* the tensor's, or a container's elements' */
     int rank; /* -1: unknown rank */
     int64_t dims[ONYX_MAX_RANK];
     const char *dim_names[ONYX_MAX_RANK];
     int is_tensor; /* 0 for sequence/map/optional types */
+    onyx_value_kind kind;
+    onyx_value_kind elem_kind; /* OPTIONAL: what it holds */
 } onyx_value_info;
+
+/* A graph input or output of any kind: a tensor, a sequence of tensors, or an optional. */
+typedef struct onyx_value {
+    onyx_value_kind kind;
+    onyx_value_kind elem_kind; /* OPTIONAL: TENSOR or SEQUENCE */
+    int has_value;             /* OPTIONAL: 0 when empty */
+    onyx_tensor tensor;        /* TENSOR, or OPTIONAL holding a tensor */
+    onyx_dtype seq_dtype;      /* SEQUENCE: element type */
+    size_t n_items;            /* SEQUENCE (or OPTIONAL holding one): its tensors */
+    onyx_tensor *items;
+} onyx_value;
 
 const char *onyx_version(void);
 const char *onyx_status_string(onyx_status st);
@@ -145,6 +165,10 @@ void onyx_session_free(onyx_session *s);
  * allocates nothing. */
 onyx_status onyx_session_run(onyx_session *s, const onyx_tensor *in, size_t n_in, onyx_tensor *out,
                              size_t n_out);
+/* The same for graphs with sequence or optional inputs/outputs. Output containers point into
+ * session memory until the next run. */
+onyx_status onyx_session_run_values(onyx_session *s, const onyx_value *in, size_t n_in, onyx_value *out,
+                                    size_t n_out);
 size_t onyx_session_arena_bytes(const onyx_session *s);
 const char *onyx_session_error(const onyx_session *s);
 
@@ -188,6 +212,11 @@ onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, on
                                 const char **name_out, onyx_error *err);
 onyx_status onyx_tensor_write_pb(const char *path, const onyx_tensor *t, const char *name,
                                  onyx_error *err);
+/* A .pb file holding a TensorProto, SequenceProto or OptionalProto, read as `kind` (the
+ * graph input's kind: the file does not say). Free with onyx_value_free. */
+onyx_status onyx_value_read_pb(const char *path, const onyx_load_options *o, onyx_value_kind kind, onyx_value *out,
+                               onyx_error *err);
+void onyx_value_free(onyx_value *v, const onyx_load_options *o);
 /* Allocates data for t's dtype and shape (zeroed), as the readers do. */
 onyx_status onyx_tensor_alloc(onyx_tensor *t, const onyx_load_options *o, onyx_error *err);
 void onyx_tensor_free(onyx_tensor *t, const onyx_load_options *o);

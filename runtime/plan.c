@@ -4,6 +4,7 @@
  *    known at plan time (initializers, or outputs of such nodes: Shape of a known-shape input,
  *    shape arithmetic, Constant) are evaluated right here and become constants, so the
  *    Shape -> Gather -> Concat -> Reshape chains of exported models cost nothing at run.
+ *    An op may also produce a value in infer (containers, control flow): it is a constant too.
  * 2. Views: outputs of view ops share their input's storage.
  * 3. Liveness: every arena buffer lives from its producer to its last consumer; graph outputs
  *    to the end.
@@ -37,11 +38,18 @@ static onyx_status plan_fail(onyx_session *s, onyx_status st, const char *fmt, .
 static onyx_status check_output(onyx_session *s, const ox_node *n, int k, ox_slot *sl)
 {
     const ox_value *v = &s->g->values[n->out[k]];
-    if (!ox_dtype_valid((int)sl->t.dtype) || sl->t.rank < 0 || sl->t.rank > ONYX_MAX_RANK ||
-        !ox_shape_bytes(sl->t.dtype, sl->t.rank, sl->t.dims, &sl->bytes)) {
+    const onyx_tensor *t = &sl->v.t;
+    if (sl->v.kind != OX_KIND_TENSOR) {
+        sl->bytes = 0;
+        if (t->data) return ONYX_OK;
+        return plan_fail(s, ONYX_E_INTERNAL, "node '%s' (%s): container output '%s' was not produced in infer",
+                         n->name, n->op_type, v->name);
+    }
+    if (!ox_dtype_valid((int)t->dtype) || t->rank < 0 || t->rank > ONYX_MAX_RANK ||
+        !ox_shape_bytes(t->dtype, t->rank, t->dims, &sl->bytes)) {
         char buf[160];
         return plan_fail(s, ONYX_E_SHAPE, "node '%s' (%s): output '%s' has invalid dtype or shape %s", n->name,
-                         n->op_type, v->name, ox_shape_str(buf, sizeof buf, sl->t.rank < 0 ? 0 : sl->t.rank, sl->t.dims));
+                         n->op_type, v->name, ox_shape_str(buf, sizeof buf, t->rank < 0 ? 0 : t->rank, t->dims));
     }
     if ((int64_t)sl->bytes > s->m->opts.max_tensor_bytes)
         return plan_fail(s, ONYX_E_LIMIT, "node '%s' (%s): output '%s' needs %zu bytes, over the limit of %lld",
@@ -58,6 +66,7 @@ ox_ctx ox_step_ctx(onyx_session *s, int i)
     c.node = n;
     c.opset = n->opset;
     c.n_in = n->n_in;
+    c.n_implicit = n->n_implicit;
     c.n_out = n->n_out;
     c.in = st->in;
     c.out = st->out;
@@ -66,6 +75,8 @@ ox_ctx ox_step_ctx(onyx_session *s, int i)
     c.msg_cap = sizeof s->err;
     c.need_value = -1;
     c.strings = &s->plan_pool; /* plan-time results live as long as the plan; run swaps it */
+    c.run_graph = ox_run_child;
+    c.runtime = s;
     return c;
 }
 
@@ -82,8 +93,8 @@ static onyx_status fold(onyx_session *s, int i, size_t scratch_bytes, size_t *bu
     for (int k = 0; k < n->n_out; k++) {
         if (n->out[k] < 0) continue;
         ox_slot *sl = &s->slots[n->out[k]];
-        sl->t.data = ox_pool_alloc(&s->plan_pool, sl->bytes ? sl->bytes : 1, OX_ALIGN);
-        if (!sl->t.data) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
+        sl->v.t.data = ox_pool_alloc(&s->plan_pool, sl->bytes ? sl->bytes : 1, OX_ALIGN);
+        if (!sl->v.t.data) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
     }
     ox_ctx c = ox_step_ctx(s, i);
     c.scratch_bytes = scratch_bytes;
@@ -100,54 +111,75 @@ static onyx_status fold(onyx_session *s, int i, size_t scratch_bytes, size_t *bu
     return ONYX_OK;
 }
 
+/* Wires node i's inputs and outputs to their slots; tells whether every input is known and
+ * which bound values the node depends on. */
+static onyx_status wire(onyx_session *s, int i, bool *all_known, uint64_t *deps)
+{
+    const ox_graph *g = s->g;
+    const ox_node *n = &g->nodes[i];
+    ox_step *st = &s->steps[i];
+    int n_in = ox_node_inputs(n);
+    st->in = ox_pool_array(&s->plan_pool, (size_t)(n_in ? n_in : 1), sizeof(onyx_tensor *));
+    st->out = ox_pool_array(&s->plan_pool, (size_t)(n->n_out ? n->n_out : 1), sizeof(onyx_tensor *));
+    if (!st->in || !st->out) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
+    *all_known = true;
+    *deps = 0;
+    for (int k = 0; k < n_in; k++) {
+        int v = n->in[k];
+        if (v < 0) continue;
+        ox_slot *sl = &s->slots[v];
+        if (sl->store == OX_STORE_NONE)
+            return plan_fail(s, ONYX_E_INTERNAL, "node '%s' (%s): input '%s' has no value", n->name, n->op_type,
+                             g->values[v].name);
+        if (sl->v.kind != OX_KIND_TENSOR && !(n->op->flags & OX_OP_CONTAINERS))
+            return plan_fail(s, ONYX_E_UNSUPPORTED, "node '%s' (%s): input '%s' is a sequence or optional, which %s does not take",
+                             n->name, n->op_type, g->values[v].name, n->op_type);
+        st->in[k] = &sl->v.t;
+        *all_known &= sl->known;
+        *deps |= sl->deps;
+    }
+    for (int k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0) st->out[k] = &s->slots[n->out[k]].v.t;
+    return ONYX_OK;
+}
+
 /* Shape inference over all nodes, folding what is known. When an op needs the value of an
- * input that is not known, *need gets the graph inputs that value depends on. */
+ * input that is not known, *need gets the bound values that value depends on. */
 static onyx_status infer_all(onyx_session *s, uint64_t *need)
 {
     const ox_graph *g = s->g;
     size_t budget = FOLD_BUDGET;
     for (int i = 0; i < g->n_nodes; i++) {
         const ox_node *n = &g->nodes[i];
-        ox_step *st = &s->steps[i];
         if (!n->op)
             return plan_fail(s, ONYX_E_UNSUPPORTED, "node '%s': op %s (domain '%s', opset %d) is not supported",
                              n->name, n->op_type, *n->domain ? n->domain : "ai.onnx", n->opset);
-        st->in = ox_pool_array(&s->plan_pool, (size_t)(n->n_in ? n->n_in : 1), sizeof(onyx_tensor *));
-        st->out = ox_pool_array(&s->plan_pool, (size_t)(n->n_out ? n->n_out : 1), sizeof(onyx_tensor *));
-        if (!st->in || !st->out) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
-        bool all_known = true;
+        bool all_known = false;
         uint64_t deps = 0;
-        for (int k = 0; k < n->n_in; k++) {
-            int v = n->in[k];
-            if (v < 0) continue;
-            ox_slot *sl = &s->slots[v];
-            if (sl->store == OX_STORE_NONE)
-                return plan_fail(s, ONYX_E_UNSUPPORTED, "node '%s' (%s): input '%s' is not a tensor onyx can plan",
-                                 n->name, n->op_type, g->values[v].name);
-            st->in[k] = &sl->t;
-            all_known &= sl->known;
-            deps |= sl->deps;
-        }
-        for (int k = 0; k < n->n_out; k++)
-            if (n->out[k] >= 0) st->out[k] = &s->slots[n->out[k]].t;
+        onyx_status rc = wire(s, i, &all_known, &deps);
+        if (rc) return rc;
         ox_ctx c = ox_step_ctx(s, i);
-        onyx_status rc = n->op->infer(&c);
-        if (rc) {
-            if (c.need_value >= 0 && c.need_value < n->n_in && n->in[c.need_value] >= 0)
+        if ((rc = n->op->infer(&c))) {
+            if (c.need_value >= 0 && c.need_value < ox_node_inputs(n) && n->in[c.need_value] >= 0)
                 *need = s->slots[n->in[c.need_value]].deps;
             return rc;
         }
+        bool produced = false;
         for (int k = 0; k < n->n_out; k++) {
             if (n->out[k] < 0) continue;
             ox_slot *sl = &s->slots[n->out[k]];
             if ((rc = check_output(s, n, k, sl))) return rc;
-            sl->store = OX_STORE_ARENA;
             sl->first = i;
             sl->last = i;
             sl->deps = deps;
+            produced |= sl->v.t.data != NULL;
+            sl->store = sl->v.t.data ? OX_STORE_CONST : OX_STORE_ARENA;
+            sl->known = sl->v.t.data != NULL;
         }
-        st->scratch_bytes = c.scratch_bytes;
-        if (all_known && !(n->op->flags & OX_OP_NO_FOLD)) {
+        s->steps[i].scratch_bytes = c.scratch_bytes;
+        if (produced) {
+            s->steps[i].folded = true; /* infer made the values: nothing left to run */
+        } else if (all_known && !(n->op->flags & OX_OP_NO_FOLD)) {
             rc = fold(s, i, c.scratch_bytes, &budget);
             if (rc && rc != ONYX_E_LIMIT) return rc;
         }
@@ -174,7 +206,7 @@ static void assign_views_and_liveness(onyx_session *s)
                 out->root = root;
             }
         }
-        for (int k = 0; k < n->n_in; k++) {
+        for (int k = 0; k < ox_node_inputs(n); k++) {
             int v = n->in[k];
             if (v < 0) continue;
             int root = s->slots[v].store == OX_STORE_VIEW ? s->slots[v].root : v;
@@ -206,7 +238,7 @@ static onyx_status place(onyx_session *s)
     for (int v = 0; v < g->n_values; v++) nb += s->slots[v].store == OX_STORE_ARENA;
     for (int i = 0; i < g->n_nodes; i++) nb += !s->steps[i].folded && s->steps[i].scratch_bytes > 0;
     buffer *b = ox_pool_array(&s->plan_pool, (size_t)(nb ? nb : 1), sizeof *b);
-    buffer **placed = ox_pool_array(&s->plan_pool, (size_t)(nb ? nb : 1), sizeof *placed);
+    buffer **placed = ox_pool_array(&s->plan_pool, (size_t)(nb ? nb : 1), sizeof(buffer *));
     if (!b || !placed) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
     nb = 0;
     for (int v = 0; v < g->n_values; v++) {
@@ -245,48 +277,53 @@ static onyx_status place(onyx_session *s)
     return ONYX_OK;
 }
 
+/* Sets bound value i's slot: its type and shape, and its contents when the plan depends on
+ * them (a copy is kept to tell when a later run brings other contents). */
+static onyx_status bind_for_plan(onyx_session *s, int i, const ox_val *val)
+{
+    ox_slot *sl = &s->slots[s->bound[i]];
+    ox_val *p = &s->planned[i];
+    sl->v = *val;
+    sl->bytes = val->kind == OX_KIND_TENSOR ? ox_tensor_bytes(&val->t) : 0;
+    sl->store = OX_STORE_BOUND;
+    sl->deps = ox_input_bit(i);
+    *p = *val;
+    p->t.data = NULL;
+    if (val->kind != OX_KIND_TENSOR) s->value_inputs |= ox_input_bit(i); /* containers: always by value */
+    if (!(s->value_inputs & ox_input_bit(i))) {
+        sl->v.t.data = NULL; /* unknown until run: infer must not read it */
+        return ONYX_OK;
+    }
+    if (ox_val_copy(&s->plan_pool, val, p)) return ONYX_E_NOMEM;
+    sl->v = *p;
+    sl->known = true;
+    return ONYX_OK;
+}
+
 /* One planning attempt with the current set of value inputs. */
-static onyx_status plan_once(onyx_session *s, const onyx_tensor *in, uint64_t *need)
+static onyx_status plan_once(onyx_session *s, const ox_val *bound, uint64_t *need)
 {
     const ox_graph *g = s->g;
-    s->planned = false;
+    s->planned_ok = false;
     ox_pool_release(&s->plan_pool);
     s->slots = ox_pool_array(&s->plan_pool, (size_t)(g->n_values ? g->n_values : 1), sizeof(ox_slot));
     s->steps = ox_pool_array(&s->plan_pool, (size_t)(g->n_nodes ? g->n_nodes : 1), sizeof(ox_step));
-    s->planned_inputs = ox_pool_array(&s->plan_pool, (size_t)(g->n_inputs ? g->n_inputs : 1), sizeof(onyx_tensor));
-    if (!s->slots || !s->steps || !s->planned_inputs) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
+    s->planned = ox_pool_array(&s->plan_pool, (size_t)(s->n_bound ? s->n_bound : 1), sizeof(ox_val));
+    if (!s->slots || !s->steps || !s->planned) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
     for (int v = 0; v < g->n_values; v++) {
         const ox_value *val = &g->values[v];
         ox_slot *sl = &s->slots[v];
         sl->first = -1;
         sl->last = -1;
         if (val->init) {
-            sl->t = val->init->t;
+            sl->v.t = val->init->t;
             sl->bytes = val->init->nbytes;
             sl->store = OX_STORE_CONST;
             sl->known = true;
         }
     }
-    for (int i = 0; i < g->n_inputs; i++) {
-        ox_slot *sl = &s->slots[g->inputs[i]];
-        onyx_tensor *p = &s->planned_inputs[i];
-        sl->t = in[i];
-        sl->bytes = ox_tensor_bytes(&in[i]);
-        sl->store = OX_STORE_INPUT;
-        sl->deps = ox_input_bit(i);
-        *p = in[i];
-        p->data = NULL;
-        if (s->value_inputs & ox_input_bit(i)) {
-            /* the plan depends on this input's contents: keep a copy to detect changes */
-            p->data = ox_pool_alloc(&s->plan_pool, sl->bytes ? sl->bytes : 1, OX_ALIGN);
-            if (!p->data) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
-            if (sl->bytes) memcpy(p->data, in[i].data, sl->bytes);
-            sl->t.data = p->data;
-            sl->known = true;
-        } else {
-            sl->t.data = NULL; /* unknown until run: infer must not read it */
-        }
-    }
+    for (int i = 0; i < s->n_bound; i++)
+        if (bind_for_plan(s, i, &bound[i])) return plan_fail(s, ONYX_E_NOMEM, "out of memory while planning");
     onyx_status st = infer_all(s, need);
     if (st) return st;
     assign_views_and_liveness(s);
@@ -302,15 +339,15 @@ static onyx_status plan_once(onyx_session *s, const onyx_tensor *in, uint64_t *n
         s->arena_owned = true;
         if (!s->arena) return plan_fail(s, ONYX_E_NOMEM, "cannot allocate an arena of %zu bytes", s->arena_bytes);
     }
-    s->planned = true;
+    s->planned_ok = true;
     return ONYX_OK;
 }
 
-onyx_status ox_plan(onyx_session *s, const onyx_tensor *in, bool have_data)
+onyx_status ox_plan(onyx_session *s, const ox_val *bound, bool have_data)
 {
     for (;;) {
         uint64_t need = 0;
-        onyx_status st = plan_once(s, in, &need);
+        onyx_status st = plan_once(s, bound, &need);
         uint64_t more = need & ~s->value_inputs;
         if (!st || !more) return st;
         if (!have_data) {

@@ -39,7 +39,7 @@ def main(onyx, nodes, log, out):
     for line in open(log):
         word, _, rest = line.partition(" ")
         if word in ("PASS", "FAIL", "SKIP"):
-            status[rest.split(":")[0].strip()] = word
+            status[rest.split(":")[0].split(" ")[0].strip()] = word
     per_op = collections.defaultdict(lambda: [0, 0])
     for test, st in status.items():
         path = os.path.join(nodes, test, "model.onnx")

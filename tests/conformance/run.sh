@@ -9,8 +9,9 @@ expected=tests/conformance/expected_pass.txt
 "$cli" check "$nodes"/test_* > "$log" 2>&1
 summary=$(tail -n 1 "$log")
 echo "node suite: $summary (log: $log)"
-grep '^PASS ' "$log" | sed 's/^PASS //' | sort > "$log.pass"
-grep -v '^#' "$expected" | sed '/^$/d' | sort > "$log.expected"
+# The test name is the second word: a PASS line may go on with a note or a timing.
+grep '^PASS ' "$log" | sed 's/^PASS //; s/[ :].*//' | sort > "$log.pass"
+grep -v '^#' "$expected" | sed '/^$/d; s/[ :].*//' | sort > "$log.expected"
 regressed=$(comm -23 "$log.expected" "$log.pass")
 newly=$(comm -13 "$log.expected" "$log.pass" | wc -l)
 listed=$(wc -l < "$log.expected")

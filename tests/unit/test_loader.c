@@ -240,9 +240,68 @@ static void test_errors(void)
     onyx_model_free(m);
 }
 
+/* ---- nesting: If nodes whose then_branch holds an If node … `levels` deep ----------------- */
+
+/* Writes `bytes` in front of *pos (the buffer is filled from its end towards its start). */
+static void put(uint8_t **pos, const void *bytes, size_t n)
+{
+    *pos -= n;
+    memcpy(*pos, bytes, n);
+}
+
+static void put_varint(uint8_t **pos, uint64_t v)
+{
+    uint8_t tmp[10];
+    int n = 0;
+    do {
+        tmp[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    put(pos, tmp, (size_t)n);
+}
+
+/* Wraps everything from *pos to end in field `field` (length-delimited). */
+static void wrap(uint8_t **pos, const uint8_t *end, uint32_t field)
+{
+    put_varint(pos, (uint64_t)(end - *pos));
+    put_varint(pos, (uint64_t)field << 3 | 2);
+}
+
+static onyx_status load_nested(long levels)
+{
+    size_t cap = (size_t)levels * 40 + 64;
+    uint8_t *buf = malloc(cap), *end = buf + cap, *pos = end;
+    for (long i = 0; i < levels; i++) {
+        /* graph { node { op_type "If", attribute { name "then_branch", type GRAPH, g { <inner> } } } } */
+        /* every message here ends where the buffer does: the innermost graph comes last */
+        wrap(&pos, end, 6);                       /* AttributeProto.g */
+        put(&pos, "\xa0\x01\x05", 3);           /* AttributeProto.type = GRAPH (field 20) */
+        put(&pos, "\x0a\x0bthen_branch", 13);     /* AttributeProto.name */
+        wrap(&pos, end, 5);                       /* NodeProto.attribute */
+        put(&pos, "\x22\x02If", 4);                /* NodeProto.op_type */
+        wrap(&pos, end, 1);                       /* GraphProto.node */
+    }
+    wrap(&pos, end, 7);                           /* ModelProto.graph */
+    put(&pos, "\x42\x02\x10\x0d", 4);            /* ModelProto.opset_import { version 13 } */
+    onyx_model *m = NULL;
+    onyx_error err;
+    onyx_status st = onyx_model_load_memory(pos, (size_t)(end - pos), NULL, &m, &err);
+    onyx_model_free(m);
+    free(buf);
+    return st;
+}
+
+static void test_nesting(void)
+{
+    CHECK(load_nested(3) != ONYX_E_LIMIT);        /* shallow: not refused for its depth */
+    CHECK(load_nested(65) == ONYX_E_LIMIT);       /* past the default 64 levels */
+    CHECK(load_nested(200000) == ONYX_E_LIMIT);   /* would exhaust the decoder's stack */
+}
+
 int main(void)
 {
     test_add_run();
     test_errors();
+    test_nesting();
     return check_report("loader");
 }

@@ -7,117 +7,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "op.h"
+#include "op_harness.h"
 #include "smallfloat.h"
-
-/* ---- a one-node harness with scratch and several outputs --------------------------------- */
-
-#define MAX_IO 4
-
-typedef struct harness {
-    ox_node node;
-    ox_attr attrs[4];
-    int64_t attr_ints[4][8];
-    onyx_tensor in[MAX_IO], out[MAX_IO];
-    onyx_tensor *in_ptrs[MAX_IO], *out_ptrs[MAX_IO];
-    char msg[256];
-    ox_ctx c;
-    ox_pool strings;
-    void *scratch;
-} harness;
-
-static void h_init(harness *h, const char *op, int opset, int n_in, int n_out)
-{
-    memset(h, 0, sizeof *h);
-    h->node.name = "n1";
-    h->node.op_type = op;
-    h->node.domain = "";
-    h->node.opset = opset;
-    h->node.n_in = n_in;
-    h->node.n_out = n_out;
-    h->node.attr = h->attrs;
-    for (int i = 0; i < MAX_IO; i++) {
-        h->in_ptrs[i] = i < n_in ? &h->in[i] : NULL;
-        h->out_ptrs[i] = i < n_out ? &h->out[i] : NULL;
-    }
-    ox_pool_init(&h->strings, ox_allocator_make(NULL, NULL), 0);
-    h->c = (ox_ctx){.node = &h->node,
-                    .opset = opset,
-                    .n_in = n_in,
-                    .n_out = n_out,
-                    .in = h->in_ptrs,
-                    .out = h->out_ptrs,
-                    .threads = 1,
-                    .msg = h->msg,
-                    .msg_cap = sizeof h->msg,
-                    .need_value = -1,
-                    .strings = &h->strings};
-}
-
-static void h_free(harness *h)
-{
-    for (int i = 0; i < h->node.n_out; i++) free(h->out[i].data);
-    free(h->scratch);
-    ox_pool_release(&h->strings);
-}
-
-static void h_in(harness *h, int i, onyx_dtype t, int rank, const int64_t *dims, const void *data)
-{
-    h->in[i].dtype = t;
-    h->in[i].rank = rank;
-    for (int d = 0; d < rank; d++) h->in[i].dims[d] = dims[d];
-    h->in[i].data = (void *)data;
-}
-
-static void h_int(harness *h, const char *name, int64_t v)
-{
-    ox_attr *a = &h->attrs[h->node.n_attr++];
-    a->name = name;
-    a->type = OX_ATTR_INT;
-    a->i = v;
-}
-
-static void h_ints(harness *h, const char *name, int n, const int64_t *v)
-{
-    int k = h->node.n_attr++;
-    ox_attr *a = &h->attrs[k];
-    a->name = name;
-    a->type = OX_ATTR_INTS;
-    a->n = (size_t)n;
-    memcpy(h->attr_ints[k], v, (size_t)n * sizeof *v);
-    a->ints = h->attr_ints[k];
-}
-
-static void h_str(harness *h, const char *name, const char *s)
-{
-    ox_attr *a = &h->attrs[h->node.n_attr++];
-    a->name = name;
-    a->type = OX_ATTR_STRING;
-    a->s = s;
-    a->s_len = strlen(s);
-}
-
-/* Infers, allocates the outputs and the scratch asked for, runs. */
-static onyx_status h_call(harness *h)
-{
-    const ox_op *op = ox_op_find("", h->node.op_type, h->c.opset);
-    if (!op) return ONYX_E_UNSUPPORTED;
-    h->msg[0] = 0;
-    onyx_status st = op->infer(&h->c);
-    if (st) return st;
-    for (int i = 0; i < h->node.n_out; i++) {
-        size_t n = ox_tensor_bytes(&h->out[i]);
-        h->out[i].data = calloc(1, n ? n : 1);
-    }
-    if (h->c.scratch_bytes) h->scratch = calloc(1, h->c.scratch_bytes);
-    h->c.scratch = h->scratch;
-    return op->run(&h->c);
-}
-
-static bool msg_has(const harness *h, const char *part)
-{
-    return strstr(h->msg, "node 'n1'") && strstr(h->msg, part);
-}
 
 static bool floats_are(const onyx_tensor *t, int n, const float *want)
 {
@@ -177,209 +68,209 @@ static void test_cast_to_string(void)
                                        "nan",       "1e+06", "123456.0", "0.1",
                                        "3.1415927", "-0.0",  "1e-04",    "0.00012345"};
     int64_t n = 12;
-    harness h;
-    h_init(&h, "Cast", 21, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
-    h_int(&h, "to", ONYX_DTYPE_STRING);
-    CHECK(h_call(&h) == ONYX_OK && h.out[0].dtype == ONYX_DTYPE_STRING);
+    op_case h;
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
+    oc_attr_int(&h, "to", ONYX_DTYPE_STRING);
+    CHECK(oc_run(&h, 21) == ONYX_OK && h.outs[0].dtype == ONYX_DTYPE_STRING);
     for (int i = 0; i < n; i++)
-        CHECK_MSG(!strcmp(((char **)h.out[0].data)[i], want[i]), "%s vs %s",
-                  ((char **)h.out[0].data)[i], want[i]);
-    h_free(&h);
+        CHECK_MSG(!strcmp(((char **)h.outs[0].data)[i], want[i]), "%s vs %s",
+                  ((char **)h.outs[0].data)[i], want[i]);
+    oc_free(&h);
 
     static const double d[] = {0.1, 1.0 / 3, 1e16, 1e15};
     static const char *const dwant[] = {"0.1", "0.3333333333333333", "1e+16", "1000000000000000.0"};
     n = 4;
-    h_init(&h, "Cast", 13, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_DOUBLE, 1, &n, d);
-    h_int(&h, "to", ONYX_DTYPE_STRING);
-    CHECK(h_call(&h) == ONYX_OK);
-    for (int i = 0; i < n; i++) CHECK(!strcmp(((char **)h.out[0].data)[i], dwant[i]));
-    h_free(&h);
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_DOUBLE, 1, &n, d);
+    oc_attr_int(&h, "to", ONYX_DTYPE_STRING);
+    CHECK(oc_run(&h, 13) == ONYX_OK);
+    for (int i = 0; i < n; i++) CHECK(!strcmp(((char **)h.outs[0].data)[i], dwant[i]));
+    oc_free(&h);
 
     static const int64_t iv[] = {-5, INT64_MAX};
     n = 2;
-    h_init(&h, "Cast", 13, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_INT64, 1, &n, iv);
-    h_int(&h, "to", ONYX_DTYPE_STRING);
-    CHECK(h_call(&h) == ONYX_OK);
-    CHECK(!strcmp(((char **)h.out[0].data)[0], "-5") &&
-          !strcmp(((char **)h.out[0].data)[1], "9223372036854775807"));
-    h_free(&h);
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_INT64, 1, &n, iv);
+    oc_attr_int(&h, "to", ONYX_DTYPE_STRING);
+    CHECK(oc_run(&h, 13) == ONYX_OK);
+    CHECK(!strcmp(((char **)h.outs[0].data)[0], "-5") &&
+          !strcmp(((char **)h.outs[0].data)[1], "9223372036854775807"));
+    oc_free(&h);
 
     static const uint8_t bv[] = {1, 0};
-    h_init(&h, "Cast", 13, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_BOOL, 1, &n, bv);
-    h_int(&h, "to", ONYX_DTYPE_STRING);
-    CHECK(h_call(&h) == ONYX_OK);
-    CHECK(!strcmp(((char **)h.out[0].data)[0], "True") &&
-          !strcmp(((char **)h.out[0].data)[1], "False"));
-    h_free(&h);
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_BOOL, 1, &n, bv);
+    oc_attr_int(&h, "to", ONYX_DTYPE_STRING);
+    CHECK(oc_run(&h, 13) == ONYX_OK);
+    CHECK(!strcmp(((char **)h.outs[0].data)[0], "True") &&
+          !strcmp(((char **)h.outs[0].data)[1], "False"));
+    oc_free(&h);
 }
 
 static void test_cast_from_string(void)
 {
     const char *s[] = {"INF", "-inf", "NaN", "+INF", "1e-5", " 3.5 ", "100"};
     int64_t n = 7;
-    harness h;
-    h_init(&h, "Cast", 21, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_STRING, 1, &n, s);
-    h_int(&h, "to", ONYX_DTYPE_FLOAT);
-    CHECK(h_call(&h) == ONYX_OK);
-    const float *f = h.out[0].data;
+    op_case h;
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_STRING, 1, &n, s);
+    oc_attr_int(&h, "to", ONYX_DTYPE_FLOAT);
+    CHECK(oc_run(&h, 21) == ONYX_OK);
+    const float *f = h.outs[0].data;
     CHECK(isinf(f[0]) && f[0] > 0 && isinf(f[1]) && f[1] < 0 && isnan(f[2]) && isinf(f[3]));
     CHECK(f[4] == 1e-5f && f[5] == 3.5f && f[6] == 100.0f);
-    h_free(&h);
+    oc_free(&h);
 
     const char *si[] = {"-12", "100.5", "9223372036854775807"};
     n = 3;
-    h_init(&h, "Cast", 21, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_STRING, 1, &n, si);
-    h_int(&h, "to", ONYX_DTYPE_INT64);
-    CHECK(h_call(&h) == ONYX_OK);
-    const int64_t *iv = h.out[0].data;
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_STRING, 1, &n, si);
+    oc_attr_int(&h, "to", ONYX_DTYPE_INT64);
+    CHECK(oc_run(&h, 21) == ONYX_OK);
+    const int64_t *iv = h.outs[0].data;
     CHECK(iv[0] == -12 && iv[1] == 100 && iv[2] == INT64_MAX);
-    h_free(&h);
+    oc_free(&h);
 
     const char *sb[] = {"true", "False", "0", "2"};
     n = 4;
-    h_init(&h, "Cast", 21, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_STRING, 1, &n, sb);
-    h_int(&h, "to", ONYX_DTYPE_BOOL);
-    CHECK(h_call(&h) == ONYX_OK);
-    CHECK(!memcmp(h.out[0].data, (const uint8_t[]){1, 0, 0, 1}, 4));
-    h_free(&h);
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_STRING, 1, &n, sb);
+    oc_attr_int(&h, "to", ONYX_DTYPE_BOOL);
+    CHECK(oc_run(&h, 21) == ONYX_OK);
+    CHECK(!memcmp(h.outs[0].data, (const uint8_t[]){1, 0, 0, 1}, 4));
+    oc_free(&h);
 
     const char *bad[] = {"1.5", "abc"};
     n = 2;
-    h_init(&h, "Cast", 21, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_STRING, 1, &n, bad);
-    h_int(&h, "to", ONYX_DTYPE_DOUBLE);
-    CHECK(h_call(&h) == ONYX_E_ARG && msg_has(&h, "element 1 (\"abc\") is not a number"));
-    h_free(&h);
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_STRING, 1, &n, bad);
+    oc_attr_int(&h, "to", ONYX_DTYPE_DOUBLE);
+    CHECK(oc_run(&h, 21) == ONYX_E_ARG && oc_msg_has(&h, "element 1 (\"abc\") is not a number"));
+    oc_free(&h);
 }
 
 static void test_cast_float8(void)
 {
     static const float x[] = {1e6f, -1e6f, 0.4789f};
     int64_t n = 3;
-    harness h;
+    op_case h;
     /* saturate=0 (opset 19+) lets overflow become NaN; before opset 19 Cast always saturates. */
-    h_init(&h, "Cast", 19, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
-    h_int(&h, "to", ONYX_DTYPE_FLOAT8E4M3FN);
-    h_int(&h, "saturate", 0);
-    CHECK(h_call(&h) == ONYX_OK && !memcmp(h.out[0].data, (const uint8_t[]){0x7F, 0xFF, 0x2F}, 3));
-    h_free(&h);
-    h_init(&h, "CastLike", 19, 2, 1);
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
+    oc_attr_int(&h, "to", ONYX_DTYPE_FLOAT8E4M3FN);
+    oc_attr_int(&h, "saturate", 0);
+    CHECK(oc_run(&h, 19) == ONYX_OK && !memcmp(h.outs[0].data, (const uint8_t[]){0x7F, 0xFF, 0x2F}, 3));
+    oc_free(&h);
+    oc_init_n(&h, "CastLike", 2, 1);
     static const uint8_t like = 0;
     int64_t one = 1;
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
-    h_in(&h, 1, ONYX_DTYPE_FLOAT8E5M2, 1, &one, &like);
-    CHECK(h_call(&h) == ONYX_OK && h.out[0].dtype == ONYX_DTYPE_FLOAT8E5M2);
-    CHECK(!memcmp(h.out[0].data, (const uint8_t[]){0x7B, 0xFB, 0x38}, 3));
-    h_free(&h);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
+    oc_in(&h, 1, ONYX_DTYPE_FLOAT8E5M2, 1, &one, &like);
+    CHECK(oc_run(&h, 19) == ONYX_OK && h.outs[0].dtype == ONYX_DTYPE_FLOAT8E5M2);
+    CHECK(!memcmp(h.outs[0].data, (const uint8_t[]){0x7B, 0xFB, 0x38}, 3));
+    oc_free(&h);
     /* round_mode is checked. */
-    h_init(&h, "Cast", 25, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
-    h_int(&h, "to", ONYX_DTYPE_FLOAT8E8M0);
-    h_str(&h, "round_mode", "sideways");
-    CHECK(h_call(&h) == ONYX_E_ARG && msg_has(&h, "round_mode"));
-    h_free(&h);
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
+    oc_attr_int(&h, "to", ONYX_DTYPE_FLOAT8E8M0);
+    oc_attr_str(&h, "round_mode", "sideways");
+    CHECK(oc_run(&h, 25) == ONYX_E_ARG && oc_msg_has(&h, "round_mode"));
+    oc_free(&h);
     /* complex is not converted. */
-    h_init(&h, "Cast", 21, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_COMPLEX64, 1, &n, x);
-    h_int(&h, "to", ONYX_DTYPE_FLOAT);
-    CHECK(h_call(&h) == ONYX_E_UNSUPPORTED && msg_has(&h, "complex64"));
-    h_free(&h);
+    oc_init_n(&h, "Cast", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_COMPLEX64, 1, &n, x);
+    oc_attr_int(&h, "to", ONYX_DTYPE_FLOAT);
+    CHECK(oc_run(&h, 21) == ONYX_E_UNSUPPORTED && oc_msg_has(&h, "complex64"));
+    oc_free(&h);
 }
 
 /* ---- Pad ---------------------------------------------------------------------------------- */
 
 /* Pads a float vector x (n elements) by begin/end in the given mode at opset 19. */
-static onyx_status pad_1d(harness *h, const float *x, int64_t n, int64_t begin, int64_t end,
+static onyx_status pad_1d(op_case *h, const float *x, int64_t n, int64_t begin, int64_t end,
                           const char *mode)
 {
     static int64_t pads[2], two = 2;
     pads[0] = begin;
     pads[1] = end;
-    h_init(h, "Pad", 19, 2, 1);
-    h_in(h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
-    h_in(h, 1, ONYX_DTYPE_INT64, 1, &two, pads);
-    h_str(h, "mode", mode);
-    return h_call(h);
+    oc_init_n(h, "Pad", 2, 1);
+    oc_in(h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
+    oc_in(h, 1, ONYX_DTYPE_INT64, 1, &two, pads);
+    oc_attr_str(h, "mode", mode);
+    return oc_run(h, 19);
 }
 
 static void test_pad(void)
 {
     static const float x[] = {1, 2, 3, 4};
-    harness h;
+    op_case h;
     /* Reflection keeps going when the padding is wider than the axis (as numpy does). */
     CHECK(pad_1d(&h, x, 3, 4, 4, "reflect") == ONYX_OK);
-    CHECK(floats_are(&h.out[0], 11, (const float[]){1, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3}));
-    h_free(&h);
+    CHECK(floats_are(&h.outs[0], 11, (const float[]){1, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3}));
+    oc_free(&h);
     CHECK(pad_1d(&h, x, 1, 2, 1, "reflect") == ONYX_OK &&
-          floats_are(&h.out[0], 4, (const float[]){1, 1, 1, 1}));
-    h_free(&h);
+          floats_are(&h.outs[0], 4, (const float[]){1, 1, 1, 1}));
+    oc_free(&h);
     /* Negative pads crop first; wrap then repeats what is left. */
     CHECK(pad_1d(&h, x, 4, -1, 2, "wrap") == ONYX_OK &&
-          floats_are(&h.out[0], 5, (const float[]){2, 3, 4, 2, 3}));
-    h_free(&h);
+          floats_are(&h.outs[0], 5, (const float[]){2, 3, 4, 2, 3}));
+    oc_free(&h);
     CHECK(pad_1d(&h, x, 4, 2, -3, "edge") == ONYX_OK &&
-          floats_are(&h.out[0], 3, (const float[]){1, 1, 1}));
-    h_free(&h);
-    CHECK(pad_1d(&h, x, 4, -2, -2, "constant") == ONYX_OK && ox_tensor_numel(&h.out[0]) == 0);
-    h_free(&h);
-    CHECK(pad_1d(&h, x, 3, -2, -2, "constant") == ONYX_E_SHAPE && msg_has(&h, "crop more"));
-    h_free(&h);
-    CHECK(pad_1d(&h, x, 2, -2, 1, "reflect") == ONYX_E_SHAPE && msg_has(&h, "nothing to pad"));
-    h_free(&h);
-    CHECK(pad_1d(&h, x, 2, 1, 1, "mirror") == ONYX_E_ARG && msg_has(&h, "mirror"));
-    h_free(&h);
+          floats_are(&h.outs[0], 3, (const float[]){1, 1, 1}));
+    oc_free(&h);
+    CHECK(pad_1d(&h, x, 4, -2, -2, "constant") == ONYX_OK && ox_tensor_numel(&h.outs[0]) == 0);
+    oc_free(&h);
+    CHECK(pad_1d(&h, x, 3, -2, -2, "constant") == ONYX_E_SHAPE && oc_msg_has(&h, "crop more"));
+    oc_free(&h);
+    CHECK(pad_1d(&h, x, 2, -2, 1, "reflect") == ONYX_E_SHAPE && oc_msg_has(&h, "nothing to pad"));
+    oc_free(&h);
+    CHECK(pad_1d(&h, x, 2, 1, 1, "mirror") == ONYX_E_ARG && oc_msg_has(&h, "mirror"));
+    oc_free(&h);
     /* Constant padding of an empty input (whose data may be NULL) is all fill. */
-    CHECK(pad_1d(&h, NULL, 0, 2, 1, "constant") == ONYX_OK && floats_are(&h.out[0], 3, (const float[]){0, 0, 0}));
-    h_free(&h);
+    CHECK(pad_1d(&h, NULL, 0, 2, 1, "constant") == ONYX_OK && floats_are(&h.outs[0], 3, (const float[]){0, 0, 0}));
+    oc_free(&h);
 
     /* 2-D edge with constant_value and axes inputs (opset 18). */
     static const float m[] = {1, 2, 3, 4};
     static const int64_t md[] = {2, 2}, pads[] = {0, 2}, two = 2, one = 1, axes[] = {-1};
     static const float cv = 9;
-    h_init(&h, "Pad", 18, 4, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 2, md, m);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, pads);
-    h_in(&h, 2, ONYX_DTYPE_FLOAT, 0, NULL, &cv);
-    h_in(&h, 3, ONYX_DTYPE_INT64, 1, &one, axes);
-    CHECK(h_call(&h) == ONYX_OK &&
-          floats_are(&h.out[0], 8, (const float[]){1, 2, 9, 9, 3, 4, 9, 9}));
-    h_free(&h);
+    oc_init_n(&h, "Pad", 4, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 2, md, m);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, pads);
+    oc_in(&h, 2, ONYX_DTYPE_FLOAT, 0, NULL, &cv);
+    oc_in(&h, 3, ONYX_DTYPE_INT64, 1, &one, axes);
+    CHECK(oc_run(&h, 18) == ONYX_OK &&
+          floats_are(&h.outs[0], 8, (const float[]){1, 2, 9, 9, 3, 4, 9, 9}));
+    oc_free(&h);
 
     /* Opset 2: pads attribute, value attribute, [x1_begin, x2_begin, x1_end, x2_end]. */
     static const int64_t apads[] = {1, 0, 0, 2};
-    h_init(&h, "Pad", 2, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 2, md, m);
-    h_ints(&h, "pads", 4, apads);
-    h_str(&h, "mode", "edge");
-    CHECK(h_call(&h) == ONYX_OK &&
-          floats_are(&h.out[0], 12, (const float[]){1, 2, 2, 2, 1, 2, 2, 2, 3, 4, 4, 4}));
-    h_free(&h);
+    oc_init_n(&h, "Pad", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 2, md, m);
+    oc_attr_ints(&h, "pads", 4, apads);
+    oc_attr_str(&h, "mode", "edge");
+    CHECK(oc_run(&h, 2) == ONYX_OK &&
+          floats_are(&h.outs[0], 12, (const float[]){1, 2, 2, 2, 1, 2, 2, 2, 3, 4, 4, 4}));
+    oc_free(&h);
 
     /* Wrong pad counts; wrap before opset 19; pads not known at plan time. */
-    h_init(&h, "Pad", 18, 2, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 2, md, m);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, pads);
-    CHECK(h_call(&h) == ONYX_E_ARG && msg_has(&h, "2 pads for 2 axes"));
-    h_free(&h);
-    h_init(&h, "Pad", 18, 2, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, m);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, pads);
-    h_str(&h, "mode", "wrap");
-    CHECK(h_call(&h) == ONYX_E_ARG && msg_has(&h, "wrap"));
-    h_free(&h);
-    h_init(&h, "Pad", 18, 2, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, m);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, NULL);
-    CHECK(h_call(&h) == ONYX_E_UNSUPPORTED && h.c.need_value == 1);
-    h_free(&h);
+    oc_init_n(&h, "Pad", 2, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 2, md, m);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, pads);
+    CHECK(oc_run(&h, 18) == ONYX_E_ARG && oc_msg_has(&h, "2 pads for 2 axes"));
+    oc_free(&h);
+    oc_init_n(&h, "Pad", 2, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, m);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, pads);
+    oc_attr_str(&h, "mode", "wrap");
+    CHECK(oc_run(&h, 18) == ONYX_E_ARG && oc_msg_has(&h, "wrap"));
+    oc_free(&h);
+    oc_init_n(&h, "Pad", 2, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, m);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, NULL);
+    CHECK(oc_run(&h, 18) == ONYX_E_UNSUPPORTED && h.need_value == 1);
+    oc_free(&h);
 }
 
 /* ---- Split, Tile, Expand, CenterCropPad ---------------------------------------------------- */
@@ -388,154 +279,154 @@ static void test_split(void)
 {
     static const float x[] = {1, 2, 3, 4, 5, 6, 7};
     int64_t n = 7, five = 5, three = 3;
-    harness h;
+    op_case h;
     /* num_outputs: parts of ceil(7 / 3) = 3, the last what remains. */
-    h_init(&h, "Split", 18, 1, 3);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
-    h_int(&h, "num_outputs", 3);
-    CHECK(h_call(&h) == ONYX_OK);
-    CHECK(floats_are(&h.out[0], 3, x) && floats_are(&h.out[1], 3, x + 3) &&
-          floats_are(&h.out[2], 1, x + 6));
-    h_free(&h);
-    h_init(&h, "Split", 18, 1, 4);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &five, x);
-    h_int(&h, "num_outputs", 4);
-    CHECK(h_call(&h) == ONYX_E_ARG && msg_has(&h, "cannot split"));
-    h_free(&h);
-    h_init(&h, "Split", 18, 1, 2);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
-    h_int(&h, "num_outputs", 3);
-    CHECK(h_call(&h) == ONYX_E_ARG && msg_has(&h, "num_outputs"));
-    h_free(&h);
+    oc_init_n(&h, "Split", 1, 3);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
+    oc_attr_int(&h, "num_outputs", 3);
+    CHECK(oc_run(&h, 18) == ONYX_OK);
+    CHECK(floats_are(&h.outs[0], 3, x) && floats_are(&h.outs[1], 3, x + 3) &&
+          floats_are(&h.outs[2], 1, x + 6));
+    oc_free(&h);
+    oc_init_n(&h, "Split", 1, 4);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &five, x);
+    oc_attr_int(&h, "num_outputs", 4);
+    CHECK(oc_run(&h, 18) == ONYX_E_ARG && oc_msg_has(&h, "cannot split"));
+    oc_free(&h);
+    oc_init_n(&h, "Split", 1, 2);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
+    oc_attr_int(&h, "num_outputs", 3);
+    CHECK(oc_run(&h, 18) == ONYX_E_ARG && oc_msg_has(&h, "num_outputs"));
+    oc_free(&h);
     static const int64_t sizes[] = {2, 2, 2};
-    h_init(&h, "Split", 13, 2, 3);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &three, sizes);
-    CHECK(h_call(&h) == ONYX_E_ARG && msg_has(&h, "add up to 6"));
-    h_free(&h);
+    oc_init_n(&h, "Split", 2, 3);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &n, x);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &three, sizes);
+    CHECK(oc_run(&h, 13) == ONYX_E_ARG && oc_msg_has(&h, "add up to 6"));
+    oc_free(&h);
     /* Opset 11: the split attribute, on a negative axis. */
     static const int64_t md[] = {2, 3}, sz[] = {1, 2};
-    h_init(&h, "Split", 11, 1, 2);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 2, md, x);
-    h_int(&h, "axis", -1);
-    h_ints(&h, "split", 2, sz);
-    CHECK(h_call(&h) == ONYX_OK);
-    CHECK(floats_are(&h.out[0], 2, (const float[]){1, 4}) &&
-          floats_are(&h.out[1], 4, (const float[]){2, 3, 5, 6}));
-    h_free(&h);
+    oc_init_n(&h, "Split", 1, 2);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 2, md, x);
+    oc_attr_int(&h, "axis", -1);
+    oc_attr_ints(&h, "split", 2, sz);
+    CHECK(oc_run(&h, 11) == ONYX_OK);
+    CHECK(floats_are(&h.outs[0], 2, (const float[]){1, 4}) &&
+          floats_are(&h.outs[1], 4, (const float[]){2, 3, 5, 6}));
+    oc_free(&h);
 }
 
 static void test_tile_expand_crop(void)
 {
     static const float x[] = {1, 2, 3, 4, 5};
     int64_t two = 2, one = 1, five = 5;
-    harness h;
+    op_case h;
     static const int64_t rep[] = {3}, neg[] = {-1};
-    h_init(&h, "Tile", 13, 2, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, x);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, rep);
-    CHECK(h_call(&h) == ONYX_OK && floats_are(&h.out[0], 6, (const float[]){1, 2, 1, 2, 1, 2}));
-    h_free(&h);
-    h_init(&h, "Tile", 13, 2, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, x);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, neg);
-    CHECK(h_call(&h) == ONYX_E_ARG && msg_has(&h, "negative"));
-    h_free(&h);
+    oc_init_n(&h, "Tile", 2, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, x);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, rep);
+    CHECK(oc_run(&h, 13) == ONYX_OK && floats_are(&h.outs[0], 6, (const float[]){1, 2, 1, 2, 1, 2}));
+    oc_free(&h);
+    oc_init_n(&h, "Tile", 2, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, x);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, neg);
+    CHECK(oc_run(&h, 13) == ONYX_E_ARG && oc_msg_has(&h, "negative"));
+    oc_free(&h);
 
     /* Expand is bidirectional: [2,1] by [1,3] gives [2,3]. */
     static const int64_t col[] = {2, 1}, shape[] = {1, 3}, bad[] = {3};
-    h_init(&h, "Expand", 13, 2, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 2, col, x);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, shape);
-    CHECK(h_call(&h) == ONYX_OK && h.out[0].rank == 2 &&
-          floats_are(&h.out[0], 6, (const float[]){1, 1, 1, 2, 2, 2}));
-    h_free(&h);
-    h_init(&h, "Expand", 13, 2, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, x);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, bad);
-    CHECK(h_call(&h) == ONYX_E_SHAPE && msg_has(&h, "broadcast"));
-    h_free(&h);
+    oc_init_n(&h, "Expand", 2, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 2, col, x);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, shape);
+    CHECK(oc_run(&h, 13) == ONYX_OK && h.outs[0].rank == 2 &&
+          floats_are(&h.outs[0], 6, (const float[]){1, 1, 1, 2, 2, 2}));
+    oc_free(&h);
+    oc_init_n(&h, "Expand", 2, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &two, x);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, bad);
+    CHECK(oc_run(&h, 13) == ONYX_E_SHAPE && oc_msg_has(&h, "broadcast"));
+    oc_free(&h);
 
     /* CenterCropPad: crop windows start rounded down; odd padding goes to the end. */
     static const int64_t t3[] = {3}, t8[] = {8};
-    h_init(&h, "CenterCropPad", 18, 2, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &five, x);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, t3);
-    CHECK(h_call(&h) == ONYX_OK && floats_are(&h.out[0], 3, (const float[]){2, 3, 4}));
-    h_free(&h);
-    h_init(&h, "CenterCropPad", 18, 2, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &five, x);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, t8);
-    CHECK(h_call(&h) == ONYX_OK &&
-          floats_are(&h.out[0], 8, (const float[]){0, 1, 2, 3, 4, 5, 0, 0}));
-    h_free(&h);
+    oc_init_n(&h, "CenterCropPad", 2, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &five, x);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, t3);
+    CHECK(oc_run(&h, 18) == ONYX_OK && floats_are(&h.outs[0], 3, (const float[]){2, 3, 4}));
+    oc_free(&h);
+    oc_init_n(&h, "CenterCropPad", 2, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 1, &five, x);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &one, t8);
+    CHECK(oc_run(&h, 18) == ONYX_OK &&
+          floats_are(&h.outs[0], 8, (const float[]){0, 1, 2, 3, 4, 5, 0, 0}));
+    oc_free(&h);
 }
 
 /* ---- Range, ConstantOfShape, Size, DepthToSpace, Col2Im ------------------------------------ */
 
-static onyx_status range(harness *h, onyx_dtype t, const void *start, const void *limit,
+static onyx_status range(op_case *h, onyx_dtype t, const void *start, const void *limit,
                          const void *delta)
 {
-    h_init(h, "Range", 11, 3, 1);
-    h_in(h, 0, t, 0, NULL, start);
-    h_in(h, 1, t, 0, NULL, limit);
-    h_in(h, 2, t, 0, NULL, delta);
-    return h_call(h);
+    oc_init_n(h, "Range", 3, 1);
+    oc_in(h, 0, t, 0, NULL, start);
+    oc_in(h, 1, t, 0, NULL, limit);
+    oc_in(h, 2, t, 0, NULL, delta);
+    return oc_run(h, 11);
 }
 
 static void test_range_and_shapes(void)
 {
-    harness h;
+    op_case h;
     static const int32_t s = 10, l = 4, d = -2, zero = 0;
-    CHECK(range(&h, ONYX_DTYPE_INT32, &s, &l, &d) == ONYX_OK && h.out[0].dims[0] == 3);
-    CHECK(!memcmp(h.out[0].data, (const int32_t[]){10, 8, 6}, 12));
-    h_free(&h);
-    CHECK(range(&h, ONYX_DTYPE_INT32, &s, &l, &zero) == ONYX_E_ARG && msg_has(&h, "delta is zero"));
-    h_free(&h);
+    CHECK(range(&h, ONYX_DTYPE_INT32, &s, &l, &d) == ONYX_OK && h.outs[0].dims[0] == 3);
+    CHECK(!memcmp(h.outs[0].data, (const int32_t[]){10, 8, 6}, 12));
+    oc_free(&h);
+    CHECK(range(&h, ONYX_DTYPE_INT32, &s, &l, &zero) == ONYX_E_ARG && oc_msg_has(&h, "delta is zero"));
+    oc_free(&h);
     /* The count is exact over the whole int64 range. */
     static const int64_t lo = INT64_MIN, hi = INT64_MAX, step = INT64_MAX;
-    CHECK(range(&h, ONYX_DTYPE_INT64, &lo, &hi, &step) == ONYX_OK && h.out[0].dims[0] == 3);
-    CHECK(!memcmp(h.out[0].data, (const int64_t[]){INT64_MIN, -1, INT64_MAX - 1}, 24));
-    h_free(&h);
+    CHECK(range(&h, ONYX_DTYPE_INT64, &lo, &hi, &step) == ONYX_OK && h.outs[0].dims[0] == 3);
+    CHECK(!memcmp(h.outs[0].data, (const int64_t[]){INT64_MIN, -1, INT64_MAX - 1}, 24));
+    oc_free(&h);
     static const float fs = 1, fl = 2, fd = 0.25f, inf = INFINITY;
     CHECK(range(&h, ONYX_DTYPE_FLOAT, &fs, &fl, &fd) == ONYX_OK &&
-          floats_are(&h.out[0], 4, (const float[]){1, 1.25f, 1.5f, 1.75f}));
-    h_free(&h);
-    CHECK(range(&h, ONYX_DTYPE_FLOAT, &fs, &inf, &fd) == ONYX_E_ARG && msg_has(&h, "finite"));
-    h_free(&h);
+          floats_are(&h.outs[0], 4, (const float[]){1, 1.25f, 1.5f, 1.75f}));
+    oc_free(&h);
+    CHECK(range(&h, ONYX_DTYPE_FLOAT, &fs, &inf, &fd) == ONYX_E_ARG && oc_msg_has(&h, "finite"));
+    oc_free(&h);
 
     static const int64_t shape[] = {2, 3}, negshape[] = {2, -1};
     int64_t two = 2;
-    h_init(&h, "ConstantOfShape", 9, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_INT64, 1, &two, shape);
-    CHECK(h_call(&h) == ONYX_OK && h.out[0].dtype == ONYX_DTYPE_FLOAT &&
-          floats_are(&h.out[0], 6, (const float[]){0, 0, 0, 0, 0, 0}));
-    h_free(&h);
-    h_init(&h, "ConstantOfShape", 9, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_INT64, 1, &two, negshape);
-    CHECK(h_call(&h) == ONYX_E_ARG && msg_has(&h, "negative"));
-    h_free(&h);
+    oc_init_n(&h, "ConstantOfShape", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_INT64, 1, &two, shape);
+    CHECK(oc_run(&h, 9) == ONYX_OK && h.outs[0].dtype == ONYX_DTYPE_FLOAT &&
+          floats_are(&h.outs[0], 6, (const float[]){0, 0, 0, 0, 0, 0}));
+    oc_free(&h);
+    oc_init_n(&h, "ConstantOfShape", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_INT64, 1, &two, negshape);
+    CHECK(oc_run(&h, 9) == ONYX_E_ARG && oc_msg_has(&h, "negative"));
+    oc_free(&h);
 
     static const float x[24] = {0};
     static const int64_t d4[] = {1, 6, 2, 2};
-    h_init(&h, "Size", 13, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 4, d4, x);
-    CHECK(h_call(&h) == ONYX_OK && h.out[0].rank == 0 && *(int64_t *)h.out[0].data == 24);
-    h_free(&h);
-    h_init(&h, "DepthToSpace", 13, 1, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 4, d4, x);
-    h_int(&h, "blocksize", 2);
-    CHECK(h_call(&h) == ONYX_E_SHAPE && msg_has(&h, "multiple of blocksize"));
-    h_free(&h);
+    oc_init_n(&h, "Size", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 4, d4, x);
+    CHECK(oc_run(&h, 13) == ONYX_OK && h.outs[0].rank == 0 && *(int64_t *)h.outs[0].data == 24);
+    oc_free(&h);
+    oc_init_n(&h, "DepthToSpace", 1, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 4, d4, x);
+    oc_attr_int(&h, "blocksize", 2);
+    CHECK(oc_run(&h, 13) == ONYX_E_SHAPE && oc_msg_has(&h, "multiple of blocksize"));
+    oc_free(&h);
 
     /* Col2Im: L must be the number of block positions. */
     static const int64_t cd[] = {1, 4, 3}, img[] = {3, 3}, blk[] = {2, 2};
-    h_init(&h, "Col2Im", 18, 3, 1);
-    h_in(&h, 0, ONYX_DTYPE_FLOAT, 3, cd, x);
-    h_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, img);
-    h_in(&h, 2, ONYX_DTYPE_INT64, 1, &two, blk);
-    CHECK(h_call(&h) == ONYX_E_SHAPE && msg_has(&h, "4 block positions"));
-    h_free(&h);
+    oc_init_n(&h, "Col2Im", 3, 1);
+    oc_in(&h, 0, ONYX_DTYPE_FLOAT, 3, cd, x);
+    oc_in(&h, 1, ONYX_DTYPE_INT64, 1, &two, img);
+    oc_in(&h, 2, ONYX_DTYPE_INT64, 1, &two, blk);
+    CHECK(oc_run(&h, 18) == ONYX_E_SHAPE && oc_msg_has(&h, "4 block positions"));
+    oc_free(&h);
 }
 
 /* Large enough to take the threaded path: the result must not depend on the thread count. */
@@ -545,39 +436,39 @@ static void test_threads(void)
     static float x[N * N];
     for (int i = 0; i < N * N; i++) x[i] = (float)i;
     static const int64_t dims[] = {N, N}, pads[] = {3, -2, 5, 7}, four = 4;
-    harness a, b;
+    op_case a, b;
     for (int t = 0; t < 2; t++) {
-        harness *h = t ? &b : &a;
-        h_init(h, "Pad", 19, 2, 1);
-        h_in(h, 0, ONYX_DTYPE_FLOAT, 2, dims, x);
-        h_in(h, 1, ONYX_DTYPE_INT64, 1, &four, pads);
-        h_str(h, "mode", "reflect");
-        h->c.threads = t ? 4 : 1;
-        CHECK(h_call(h) == ONYX_OK);
+        op_case *h = t ? &b : &a;
+        oc_init_n(h, "Pad", 2, 1);
+        oc_in(h, 0, ONYX_DTYPE_FLOAT, 2, dims, x);
+        oc_in(h, 1, ONYX_DTYPE_INT64, 1, &four, pads);
+        oc_attr_str(h, "mode", "reflect");
+        h->threads = t ? 4 : 1;
+        CHECK(oc_run(h, 19) == ONYX_OK);
     }
-    CHECK(a.out[0].dims[0] == N + 8 && a.out[0].dims[1] == N + 5);
-    CHECK(!memcmp(a.out[0].data, b.out[0].data, ox_tensor_bytes(&a.out[0])));
+    CHECK(a.outs[0].dims[0] == N + 8 && a.outs[0].dims[1] == N + 5);
+    CHECK(!memcmp(a.outs[0].data, b.outs[0].data, ox_tensor_bytes(&a.outs[0])));
     /* Spot checks: row 0 reflects row 3; column 0 is input column 2 (two cropped). */
-    const float *y = a.out[0].data;
+    const float *y = a.outs[0].data;
     CHECK(y[0] == x[3 * N + 2] && y[(N + 5) * 3] == x[2]);
-    h_free(&a);
-    h_free(&b);
+    oc_free(&a);
+    oc_free(&b);
 
     static const int64_t row[] = {1, N}, rep[] = {N, 3}, two = 2;
     for (int t = 0; t < 2; t++) {
-        harness *h = t ? &b : &a;
-        h_init(h, "Tile", 13, 2, 1);
-        h_in(h, 0, ONYX_DTYPE_FLOAT, 2, row, x);
-        h_in(h, 1, ONYX_DTYPE_INT64, 1, &two, rep);
-        h->c.threads = t ? 4 : 1;
-        CHECK(h_call(h) == ONYX_OK);
+        op_case *h = t ? &b : &a;
+        oc_init_n(h, "Tile", 2, 1);
+        oc_in(h, 0, ONYX_DTYPE_FLOAT, 2, row, x);
+        oc_in(h, 1, ONYX_DTYPE_INT64, 1, &two, rep);
+        h->threads = t ? 4 : 1;
+        CHECK(oc_run(h, 13) == ONYX_OK);
     }
-    CHECK(a.out[0].dims[0] == N && a.out[0].dims[1] == 3 * N);
-    CHECK(!memcmp(a.out[0].data, b.out[0].data, ox_tensor_bytes(&a.out[0])));
-    y = a.out[0].data;
+    CHECK(a.outs[0].dims[0] == N && a.outs[0].dims[1] == 3 * N);
+    CHECK(!memcmp(a.outs[0].data, b.outs[0].data, ox_tensor_bytes(&a.outs[0])));
+    y = a.outs[0].data;
     CHECK(y[(N - 1) * 3 * N + 2 * N + 7] == x[7]);
-    h_free(&a);
-    h_free(&b);
+    oc_free(&a);
+    oc_free(&b);
 }
 
 int main(void)

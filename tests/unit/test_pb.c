@@ -22,7 +22,7 @@ static void roundtrip(const char *path, const onyx_tensor *t, const char *name)
     if (t->dtype == ONYX_DTYPE_STRING) {
         for (int64_t i = 0; i < n; i++) CHECK(!strcmp(((char **)back.data)[i], ((char *const *)t->data)[i]));
     } else {
-        CHECK(!memcmp(back.data, t->data, (size_t)n * onyx_dtype_size(t->dtype)));
+        CHECK(n == 0 || !memcmp(back.data, t->data, (size_t)n * onyx_dtype_size(t->dtype)));
     }
     onyx_tensor_free(&back, NULL);
 }

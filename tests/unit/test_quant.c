@@ -7,112 +7,8 @@
 
 #include "check.h"
 #include "internal.h"
-#include "op.h"
+#include "op_harness.h"
 #include "qgemm.h"
-
-/* ---- a single-node harness (up to 9 inputs and 3 outputs, with scratch) ----------------- */
-
-#define QC_IN 9
-#define QC_OUT 3
-
-typedef struct qcase {
-    ox_node node;
-    int node_in[QC_IN], node_out[QC_OUT];
-    ox_attr attr[6];
-    int64_t ints[6][8];
-    onyx_tensor in[QC_IN], out[QC_OUT];
-    onyx_tensor *in_p[QC_IN], *out_p[QC_OUT];
-    char msg[256];
-    int threads;
-} qcase;
-
-static void qc_init(qcase *k, const char *op, int n_in, int n_out)
-{
-    memset(k, 0, sizeof *k);
-    k->node.name = "q1";
-    k->node.op_type = op;
-    k->node.domain = "";
-    k->node.n_in = n_in;
-    k->node.n_out = n_out;
-    k->node.in = k->node_in;
-    k->node.out = k->node_out;
-    k->node.attr = k->attr;
-    for (int i = 0; i < QC_IN; i++) {
-        k->node_in[i] = i;
-        k->in_p[i] = i < n_in ? &k->in[i] : NULL;
-    }
-    for (int i = 0; i < QC_OUT; i++) k->out_p[i] = i < n_out ? &k->out[i] : NULL;
-    k->threads = 1;
-}
-
-/* Input i (data not copied); a NULL data pointer with numel > 0 omits the input. */
-static void qc_in(qcase *k, int i, onyx_dtype t, int rank, const int64_t *dims, const void *data)
-{
-    onyx_tensor *x = &k->in[i];
-    x->dtype = t;
-    x->rank = rank;
-    for (int d = 0; d < rank; d++) x->dims[d] = dims[d];
-    x->data = (void *)data;
-}
-
-static void qc_omit(qcase *k, int i)
-{
-    k->in_p[i] = NULL;
-    k->node_in[i] = -1;
-}
-
-static void qc_int(qcase *k, const char *name, int64_t v)
-{
-    ox_attr *a = &k->attr[k->node.n_attr++];
-    a->name = name;
-    a->type = OX_ATTR_INT;
-    a->i = v;
-}
-
-static void qc_ints(qcase *k, const char *name, const int64_t *v, size_t n)
-{
-    int at = k->node.n_attr++;
-    ox_attr *a = &k->attr[at];
-    memcpy(k->ints[at], v, n * sizeof *v);
-    a->name = name;
-    a->type = OX_ATTR_INTS;
-    a->ints = k->ints[at];
-    a->n = n;
-}
-
-/* Infers, then runs with outputs in out[i] (cap bytes each) and the scratch it asked for. */
-static onyx_status qc_call(qcase *k, int opset, void *const *out, size_t cap)
-{
-    const ox_op *op = ox_op_find("", k->node.op_type, opset);
-    if (!op) return ONYX_E_UNSUPPORTED;
-    k->node.opset = opset;
-    ox_ctx c = {.node = &k->node, .opset = opset, .n_in = k->node.n_in, .n_out = k->node.n_out,
-                .in = k->in_p, .out = k->out_p, .threads = k->threads, .msg = k->msg,
-                .msg_cap = sizeof k->msg, .need_value = -1};
-    k->msg[0] = 0;
-    onyx_status st = op->infer(&c);
-    if (st) return st;
-    for (int i = 0; i < k->node.n_out; i++) {
-        if (!k->out_p[i]) continue;
-        if (ox_tensor_bytes(&k->out[i]) > cap) return ONYX_E_INTERNAL;
-        k->out[i].data = out[i];
-    }
-    c.scratch = c.scratch_bytes ? malloc(c.scratch_bytes) : NULL;
-    st = op->run(&c);
-    free(c.scratch);
-    return st;
-}
-
-static onyx_status qc_run1(qcase *k, int opset, void *out, size_t cap)
-{
-    void *outs[1] = {out};
-    return qc_call(k, opset, outs, cap);
-}
-
-static bool msg_has(const qcase *k, const char *part)
-{
-    return strstr(k->msg, "node 'q1'") && strstr(k->msg, part);
-}
 
 /* ---- kernels ----------------------------------------------------------------------------- */
 
@@ -170,139 +66,139 @@ static void test_requant(void)
 
 static void test_quantize_values(void)
 {
-    qcase k;
+    op_case k;
     const int64_t d8[1] = {8}, d0[1] = {0};
     const float x[8] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, NAN, INFINITY, -300.0f};
     const float one = 1.0f;
     const int8_t zp = 0;
     int8_t y[8];
-    qc_init(&k, "QuantizeLinear", 3, 1);
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d8, x);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &one);
-    qc_in(&k, 2, ONYX_DTYPE_INT8, 0, d0, &zp);
-    CHECK(qc_run1(&k, 13, y, sizeof y) == ONYX_OK);
+    oc_init_n(&k, "QuantizeLinear", 3, 1);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d8, x);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &one);
+    oc_in(&k, 2, ONYX_DTYPE_INT8, 0, d0, &zp);
+    CHECK(oc_call(&k, 13, y, sizeof y) == ONYX_OK);
     const int8_t want[8] = {0, 2, 2, 0, -2, 0, 127, -128};
     CHECK(!memcmp(y, want, sizeof want));
 
     /* int4 saturates to [-8, 7]; output_dtype picks the type when there is no zero point */
-    qc_init(&k, "QuantizeLinear", 2, 1);
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d8, x);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &one);
-    qc_int(&k, "output_dtype", ONYX_DTYPE_INT4);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_OK && k.out[0].dtype == ONYX_DTYPE_INT4);
+    oc_init_n(&k, "QuantizeLinear", 2, 1);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d8, x);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &one);
+    oc_attr_int(&k, "output_dtype", ONYX_DTYPE_INT4);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_OK && k.outs[0].dtype == ONYX_DTYPE_INT4);
     CHECK(y[6] == 7 && y[7] == -8 && y[2] == 2);
 
     /* float8 without saturation: overflow is NaN for E4M3FN (0x7F/0xFF), inf for E5M2 */
     const float big[2] = {1e6f, -1e6f};
     const int64_t d2[1] = {2};
     uint8_t f8[2];
-    qc_init(&k, "QuantizeLinear", 2, 1);
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d2, big);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &one);
-    qc_int(&k, "output_dtype", ONYX_DTYPE_FLOAT8E4M3FN);
-    qc_int(&k, "saturate", 0);
-    CHECK(qc_run1(&k, 21, f8, sizeof f8) == ONYX_OK && (f8[0] & 0x7F) == 0x7F);
+    oc_init_n(&k, "QuantizeLinear", 2, 1);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d2, big);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &one);
+    oc_attr_int(&k, "output_dtype", ONYX_DTYPE_FLOAT8E4M3FN);
+    oc_attr_int(&k, "saturate", 0);
+    CHECK(oc_call(&k, 21, f8, sizeof f8) == ONYX_OK && (f8[0] & 0x7F) == 0x7F);
     k.attr[0].i = ONYX_DTYPE_FLOAT8E5M2;
-    CHECK(qc_run1(&k, 21, f8, sizeof f8) == ONYX_OK && f8[0] == 0x7C && f8[1] == 0xFC);
+    CHECK(oc_call(&k, 21, f8, sizeof f8) == ONYX_OK && f8[0] == 0x7C && f8[1] == 0xFC);
     k.attr[1].i = 1; /* saturate: ±max = ±57344 */
-    CHECK(qc_run1(&k, 21, f8, sizeof f8) == ONYX_OK && f8[0] == 0x7B && f8[1] == 0xFB);
+    CHECK(oc_call(&k, 21, f8, sizeof f8) == ONYX_OK && f8[0] == 0x7B && f8[1] == 0xFB);
 }
 
 static void test_quantize_blocked(void)
 {
     /* x [2, 5] along axis 1 in blocks of 2: scale [2, 3], the last block short */
-    qcase k;
+    op_case k;
     const int64_t dx[2] = {2, 5}, ds[2] = {2, 3};
     const float x[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     const float s[6] = {1, 2, 4, 1, 0.5f, 0.25f};
     uint8_t y[10];
-    qc_init(&k, "QuantizeLinear", 2, 1);
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 2, dx, x);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 2, ds, s);
-    qc_int(&k, "axis", 1);
-    qc_int(&k, "block_size", 2);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_OK);
+    oc_init_n(&k, "QuantizeLinear", 2, 1);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 2, dx, x);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 2, ds, s);
+    oc_attr_int(&k, "axis", 1);
+    oc_attr_int(&k, "block_size", 2);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_OK);
     const uint8_t want[10] = {1, 2, 2, 2, 1, 6, 7, 16, 18, 40};
     CHECK(!memcmp(y, want, sizeof want));
     /* a block size that does not give the scale's shape */
     k.attr[1].i = 3;
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "block_size 3"));
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "block_size 3"));
 }
 
 static void test_quantize_errors(void)
 {
-    qcase k;
+    op_case k;
     const int64_t d4[1] = {4}, d3[1] = {3}, d2[2] = {2, 2}, d0[1] = {0};
     const float x[4] = {0}, s[4] = {1, 1, 1, 1};
     const uint8_t zp[4] = {0};
     uint8_t y[4];
 
     /* zero point and scale shapes differ */
-    qc_init(&k, "QuantizeLinear", 3, 1);
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d4, x);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, d4, s);
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 1, d3, zp);
-    qc_int(&k, "axis", 0);
-    CHECK(qc_run1(&k, 13, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "zero point shape"));
+    oc_init_n(&k, "QuantizeLinear", 3, 1);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d4, x);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, d4, s);
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 1, d3, zp);
+    oc_attr_int(&k, "axis", 0);
+    CHECK(oc_call(&k, 13, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "zero point shape"));
 
     /* per-axis scale of the wrong length; axis out of range */
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 1, d3, zp);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, d3, s);
-    CHECK(qc_run1(&k, 13, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "per-axis"));
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, d4, s);
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 1, d4, zp);
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 1, d3, zp);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, d3, s);
+    CHECK(oc_call(&k, 13, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "per-axis"));
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, d4, s);
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 1, d4, zp);
     k.attr[0].i = 1;
-    CHECK(qc_run1(&k, 13, y, sizeof y) == ONYX_E_ARG && msg_has(&k, "axis 1"));
+    CHECK(oc_call(&k, 13, y, sizeof y) == ONYX_E_ARG && oc_msg_has(&k, "axis 1"));
 
     /* a vector scale before opset 13; a 2-D scale without block_size */
     k.attr[0].i = 0;
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "scalar"));
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "scalar"));
     const int64_t dx2[2] = {2, 2};
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 2, dx2, x);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 2, d2, s);
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 2, d2, zp);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_SHAPE);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 2, dx2, x);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 2, d2, s);
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 2, d2, zp);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_SHAPE);
 
     /* output_dtype contradicting the zero point; a non-quantized output type */
-    qc_init(&k, "QuantizeLinear", 3, 1);
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d4, x);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, s);
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 0, d0, zp);
-    qc_int(&k, "output_dtype", ONYX_DTYPE_INT8);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_ARG && msg_has(&k, "output_dtype"));
-    qc_init(&k, "QuantizeLinear", 2, 1);
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d4, x);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, s);
-    qc_int(&k, "output_dtype", ONYX_DTYPE_FLOAT);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_UNSUPPORTED && msg_has(&k, "quantize to float32"));
+    oc_init_n(&k, "QuantizeLinear", 3, 1);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d4, x);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, s);
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 0, d0, zp);
+    oc_attr_int(&k, "output_dtype", ONYX_DTYPE_INT8);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_ARG && oc_msg_has(&k, "output_dtype"));
+    oc_init_n(&k, "QuantizeLinear", 2, 1);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d4, x);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, s);
+    oc_attr_int(&k, "output_dtype", ONYX_DTYPE_FLOAT);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_UNSUPPORTED && oc_msg_has(&k, "quantize to float32"));
     k.attr[0].i = 999;
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_UNSUPPORTED && msg_has(&k, "unknown dtype"));
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_UNSUPPORTED && oc_msg_has(&k, "unknown dtype"));
 
     /* an unsupported division precision; an unsupported x type */
-    qc_init(&k, "QuantizeLinear", 2, 1);
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d4, x);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, s);
-    qc_int(&k, "precision", ONYX_DTYPE_INT32);
-    CHECK(qc_run1(&k, 23, y, sizeof y) == ONYX_E_UNSUPPORTED && msg_has(&k, "precision"));
-    qc_init(&k, "QuantizeLinear", 2, 1);
-    qc_in(&k, 0, ONYX_DTYPE_UINT8, 1, d4, zp);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, s);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_UNSUPPORTED && msg_has(&k, "uint8"));
+    oc_init_n(&k, "QuantizeLinear", 2, 1);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d4, x);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, s);
+    oc_attr_int(&k, "precision", ONYX_DTYPE_INT32);
+    CHECK(oc_call(&k, 23, y, sizeof y) == ONYX_E_UNSUPPORTED && oc_msg_has(&k, "precision"));
+    oc_init_n(&k, "QuantizeLinear", 2, 1);
+    oc_in(&k, 0, ONYX_DTYPE_UINT8, 1, d4, zp);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, s);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_UNSUPPORTED && oc_msg_has(&k, "uint8"));
 }
 
 static void test_dequantize(void)
 {
-    qcase k;
+    op_case k;
     const int64_t d4[1] = {4}, d2[2] = {2, 2}, d0[1] = {0};
     const int8_t x4[4] = {-8, -1, 0, 7}; /* int4, one element per byte */
     const int8_t zp4 = -1;
     const float s = 0.5f;
     float y[4];
-    qc_init(&k, "DequantizeLinear", 3, 1);
-    qc_in(&k, 0, ONYX_DTYPE_INT4, 1, d4, x4);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &s);
-    qc_in(&k, 2, ONYX_DTYPE_INT4, 0, d0, &zp4);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_OK);
+    oc_init_n(&k, "DequantizeLinear", 3, 1);
+    oc_in(&k, 0, ONYX_DTYPE_INT4, 1, d4, x4);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &s);
+    oc_in(&k, 2, ONYX_DTYPE_INT4, 0, d0, &zp4);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_OK);
     CHECK(y[0] == -3.5f && y[1] == 0.0f && y[2] == 0.5f && y[3] == 4.0f);
 
     /* float16 output by output_dtype; per-axis along a negative axis */
@@ -310,33 +206,33 @@ static void test_dequantize(void)
     const float sv[2] = {1.0f, 0.25f};
     const int64_t dv[1] = {2};
     uint16_t h[4];
-    qc_init(&k, "DequantizeLinear", 2, 1);
-    qc_in(&k, 0, ONYX_DTYPE_UINT8, 2, d2, xu);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, dv, sv);
-    qc_int(&k, "axis", -1);
-    qc_int(&k, "output_dtype", ONYX_DTYPE_FLOAT16);
-    CHECK(qc_run1(&k, 23, h, sizeof h) == ONYX_OK && k.out[0].dtype == ONYX_DTYPE_FLOAT16);
+    oc_init_n(&k, "DequantizeLinear", 2, 1);
+    oc_in(&k, 0, ONYX_DTYPE_UINT8, 2, d2, xu);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, dv, sv);
+    oc_attr_int(&k, "axis", -1);
+    oc_attr_int(&k, "output_dtype", ONYX_DTYPE_FLOAT16);
+    CHECK(oc_call(&k, 23, h, sizeof h) == ONYX_OK && k.outs[0].dtype == ONYX_DTYPE_FLOAT16);
     CHECK(ox_f16_to_f32(h[0]) == 10.0f && ox_f16_to_f32(h[1]) == 5.0f &&
           ox_f16_to_f32(h[3]) == 10.0f);
 
     /* errors: zero point type, output type, a float8e8m0 scale without output_dtype */
     const uint8_t zu = 0;
     const int8_t zi = 0;
-    qc_init(&k, "DequantizeLinear", 3, 1);
-    qc_in(&k, 0, ONYX_DTYPE_UINT8, 1, d4, xu);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &s);
-    qc_in(&k, 2, ONYX_DTYPE_INT8, 0, d0, &zi);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_ARG && msg_has(&k, "zero point has dtype int8"));
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 0, d0, &zu);
-    qc_int(&k, "output_dtype", ONYX_DTYPE_INT32);
-    CHECK(qc_run1(&k, 23, y, sizeof y) == ONYX_E_ARG && msg_has(&k, "dequantize to int32"));
+    oc_init_n(&k, "DequantizeLinear", 3, 1);
+    oc_in(&k, 0, ONYX_DTYPE_UINT8, 1, d4, xu);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &s);
+    oc_in(&k, 2, ONYX_DTYPE_INT8, 0, d0, &zi);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_ARG && oc_msg_has(&k, "zero point has dtype int8"));
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 0, d0, &zu);
+    oc_attr_int(&k, "output_dtype", ONYX_DTYPE_INT32);
+    CHECK(oc_call(&k, 23, y, sizeof y) == ONYX_E_ARG && oc_msg_has(&k, "dequantize to int32"));
     const uint8_t e8 = 127;
-    qc_init(&k, "DequantizeLinear", 2, 1);
-    qc_in(&k, 0, ONYX_DTYPE_UINT8, 1, d4, xu);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT8E8M0, 0, d0, &e8);
-    CHECK(qc_run1(&k, 24, y, sizeof y) == ONYX_E_ARG && msg_has(&k, "output_dtype"));
-    qc_int(&k, "output_dtype", ONYX_DTYPE_FLOAT);
-    CHECK(qc_run1(&k, 24, y, sizeof y) == ONYX_OK && y[1] == 20.0f);
+    oc_init_n(&k, "DequantizeLinear", 2, 1);
+    oc_in(&k, 0, ONYX_DTYPE_UINT8, 1, d4, xu);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT8E8M0, 0, d0, &e8);
+    CHECK(oc_call(&k, 24, y, sizeof y) == ONYX_E_ARG && oc_msg_has(&k, "output_dtype"));
+    oc_attr_int(&k, "output_dtype", ONYX_DTYPE_FLOAT);
+    CHECK(oc_call(&k, 24, y, sizeof y) == ONYX_OK && y[1] == 20.0f);
 }
 
 /* ---- DynamicQuantizeLinear ---------------------------------------------------------------- */
@@ -344,25 +240,25 @@ static void test_dequantize(void)
 static void test_dynamic(void)
 {
     /* the spec's example: [0, 2, -3, -2.5, 1.34, 0.5] -> scale 5/255, zero point 153 */
-    qcase k;
+    op_case k;
     const int64_t d6[1] = {6};
     const float x[6] = {0, 2, -3, -2.5f, 1.34f, 0.5f};
     uint8_t y[6], zp = 0;
     float scale = 0;
     void *outs[3] = {y, &scale, &zp};
-    qc_init(&k, "DynamicQuantizeLinear", 1, 3);
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d6, x);
-    CHECK(qc_call(&k, 11, outs, sizeof y) == ONYX_OK);
+    oc_init_n(&k, "DynamicQuantizeLinear", 1, 3);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d6, x);
+    CHECK(oc_call_n(&k, 11, outs, sizeof y) == ONYX_OK);
     const uint8_t want[6] = {153, 255, 0, 26, 221, 179};
     CHECK(!memcmp(y, want, sizeof want) && zp == 153 && scale == 5.0f / 255.0f);
     /* infinite inputs make the scale infinite and the zero point NaN: 0 (no UB) */
     const float inf3[3] = {-INFINITY, INFINITY, 1.0f};
     const int64_t d3[1] = {3};
-    qc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d3, inf3);
-    CHECK(qc_call(&k, 11, outs, sizeof y) == ONYX_OK && zp == 0 && y[0] == 0 && y[2] == 0);
+    oc_in(&k, 0, ONYX_DTYPE_FLOAT, 1, d3, inf3);
+    CHECK(oc_call_n(&k, 11, outs, sizeof y) == ONYX_OK && zp == 0 && y[0] == 0 && y[2] == 0);
     /* float only */
-    qc_in(&k, 0, ONYX_DTYPE_DOUBLE, 1, d6, x);
-    CHECK(qc_call(&k, 11, outs, sizeof y) == ONYX_E_UNSUPPORTED && msg_has(&k, "float64"));
+    oc_in(&k, 0, ONYX_DTYPE_DOUBLE, 1, d6, x);
+    CHECK(oc_call_n(&k, 11, outs, sizeof y) == ONYX_E_UNSUPPORTED && oc_msg_has(&k, "float64"));
 }
 
 /* ---- MatMulInteger / QLinearMatMul -------------------------------------------------------- */
@@ -370,18 +266,18 @@ static void test_dynamic(void)
 static void test_matmul_integer(void)
 {
     /* batched A [2, 2, 3] with a per-row zero point [2, 2, 1], B [3, 2] with a per-column one */
-    qcase k;
+    op_case k;
     const int64_t da[3] = {2, 2, 3}, dza[3] = {2, 2, 1}, db[2] = {3, 2}, dzb[1] = {2};
     const int8_t a[12] = {1, 2, 3, 4, 5, 6, -1, -2, -3, 127, -128, 0};
     const int8_t za[4] = {1, 0, -1, 2};
     const uint8_t b[6] = {0, 255, 1, 128, 2, 7}, zb[2] = {1, 128};
     int32_t y[8];
-    qc_init(&k, "MatMulInteger", 4, 1);
-    qc_in(&k, 0, ONYX_DTYPE_INT8, 3, da, a);
-    qc_in(&k, 1, ONYX_DTYPE_UINT8, 2, db, b);
-    qc_in(&k, 2, ONYX_DTYPE_INT8, 3, dza, za);
-    qc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dzb, zb);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_OK && k.out[0].rank == 3);
+    oc_init_n(&k, "MatMulInteger", 4, 1);
+    oc_in(&k, 0, ONYX_DTYPE_INT8, 3, da, a);
+    oc_in(&k, 1, ONYX_DTYPE_UINT8, 2, db, b);
+    oc_in(&k, 2, ONYX_DTYPE_INT8, 3, dza, za);
+    oc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dzb, zb);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_OK && k.outs[0].rank == 3);
     bool ok = true;
     for (int t = 0; t < 2; t++)
         for (int i = 0; i < 2; i++)
@@ -395,46 +291,46 @@ static void test_matmul_integer(void)
 
     /* errors: inner dims, zero point shape and type */
     const int64_t db_bad[2] = {4, 2}, dz_bad[1] = {3};
-    qc_in(&k, 1, ONYX_DTYPE_UINT8, 2, db_bad, b);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "inner dimensions"));
-    qc_in(&k, 1, ONYX_DTYPE_UINT8, 2, db, b);
-    qc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dz_bad, zb);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "input 3"));
-    qc_in(&k, 3, ONYX_DTYPE_INT8, 1, dzb, zb);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_ARG && msg_has(&k, "input 3 has dtype int8"));
-    qc_in(&k, 0, ONYX_DTYPE_INT16, 3, da, a);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_UNSUPPORTED && msg_has(&k, "int16"));
+    oc_in(&k, 1, ONYX_DTYPE_UINT8, 2, db_bad, b);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "inner dimensions"));
+    oc_in(&k, 1, ONYX_DTYPE_UINT8, 2, db, b);
+    oc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dz_bad, zb);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "input 3"));
+    oc_in(&k, 3, ONYX_DTYPE_INT8, 1, dzb, zb);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_ARG && oc_msg_has(&k, "input 3 has dtype int8"));
+    oc_in(&k, 0, ONYX_DTYPE_INT16, 3, da, a);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_UNSUPPORTED && oc_msg_has(&k, "int16"));
 }
 
 static void test_qlinear_matmul(void)
 {
     /* [1, 2] x [2, 1]: (10-2)*(3-1) + (4-2)*(5-1) = 24; 24 * 0.5*0.25/0.5 = 6 + y_zp 1 = 7 */
-    qcase k;
+    op_case k;
     const int64_t da[2] = {1, 2}, db[2] = {2, 1}, d1[1] = {1};
     const uint8_t a[2] = {10, 4}, b[2] = {3, 5}, za = 2, zb = 1, zy = 1;
     const float sa = 0.5f, sb = 0.25f, sy = 0.5f;
     uint8_t y[1];
-    qc_init(&k, "QLinearMatMul", 8, 1);
-    qc_in(&k, 0, ONYX_DTYPE_UINT8, 2, da, a);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, d1, &sa);
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 1, d1, &za);
-    qc_in(&k, 3, ONYX_DTYPE_UINT8, 2, db, b);
-    qc_in(&k, 4, ONYX_DTYPE_FLOAT, 1, d1, &sb);
-    qc_in(&k, 5, ONYX_DTYPE_UINT8, 1, d1, &zb);
-    qc_in(&k, 6, ONYX_DTYPE_FLOAT, 1, d1, &sy);
-    qc_in(&k, 7, ONYX_DTYPE_UINT8, 1, d1, &zy);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_OK && y[0] == 7);
+    oc_init_n(&k, "QLinearMatMul", 8, 1);
+    oc_in(&k, 0, ONYX_DTYPE_UINT8, 2, da, a);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 1, d1, &sa);
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 1, d1, &za);
+    oc_in(&k, 3, ONYX_DTYPE_UINT8, 2, db, b);
+    oc_in(&k, 4, ONYX_DTYPE_FLOAT, 1, d1, &sb);
+    oc_in(&k, 5, ONYX_DTYPE_UINT8, 1, d1, &zb);
+    oc_in(&k, 6, ONYX_DTYPE_FLOAT, 1, d1, &sy);
+    oc_in(&k, 7, ONYX_DTYPE_UINT8, 1, d1, &zy);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_OK && y[0] == 7);
     /* mixed scale types; a y_scale of two values; float8 */
     const float sy2[2] = {1, 1};
     const int64_t d2[1] = {2};
-    qc_in(&k, 4, ONYX_DTYPE_FLOAT16, 1, d1, &sb);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_ARG && msg_has(&k, "input 4 has dtype float16"));
-    qc_in(&k, 4, ONYX_DTYPE_FLOAT, 1, d1, &sb);
-    qc_in(&k, 6, ONYX_DTYPE_FLOAT, 1, d2, sy2);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "input 6 must hold one"));
-    qc_in(&k, 6, ONYX_DTYPE_FLOAT, 1, d1, &sy);
-    qc_in(&k, 7, ONYX_DTYPE_FLOAT8E4M3FN, 1, d1, &zy);
-    CHECK(qc_run1(&k, 21, y, sizeof y) == ONYX_E_UNSUPPORTED && msg_has(&k, "float8"));
+    oc_in(&k, 4, ONYX_DTYPE_FLOAT16, 1, d1, &sb);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_ARG && oc_msg_has(&k, "input 4 has dtype float16"));
+    oc_in(&k, 4, ONYX_DTYPE_FLOAT, 1, d1, &sb);
+    oc_in(&k, 6, ONYX_DTYPE_FLOAT, 1, d2, sy2);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "input 6 must hold one"));
+    oc_in(&k, 6, ONYX_DTYPE_FLOAT, 1, d1, &sy);
+    oc_in(&k, 7, ONYX_DTYPE_FLOAT8E4M3FN, 1, d1, &zy);
+    CHECK(oc_call(&k, 21, y, sizeof y) == ONYX_E_UNSUPPORTED && oc_msg_has(&k, "float8"));
 }
 
 /* ---- ConvInteger / QLinearConv ------------------------------------------------------------ */
@@ -443,74 +339,74 @@ static void test_conv_integer(void)
 {
     /* 1x1x3x3 input, 2 output channels with their own weight zero points, padding 1: the
      * padding stands for the input zero point, so it contributes 0 */
-    qcase k;
+    op_case k;
     const int64_t dx[4] = {1, 1, 3, 3}, dw[4] = {2, 1, 2, 2}, d0[1] = {0}, dz[1] = {2};
     const uint8_t x[9] = {2, 3, 4, 5, 6, 7, 8, 9, 10}, w[8] = {1, 1, 1, 1, 2, 2, 2, 2};
     const uint8_t xz = 1, wz[2] = {0, 1};
     const int64_t pads[4] = {1, 1, 1, 1};
     int32_t y[32];
-    qc_init(&k, "ConvInteger", 4, 1);
-    qc_in(&k, 0, ONYX_DTYPE_UINT8, 4, dx, x);
-    qc_in(&k, 1, ONYX_DTYPE_UINT8, 4, dw, w);
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 0, d0, &xz);
-    qc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dz, wz);
-    qc_ints(&k, "pads", pads, 4);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_OK && k.out[0].dims[2] == 4);
+    oc_init_n(&k, "ConvInteger", 4, 1);
+    oc_in(&k, 0, ONYX_DTYPE_UINT8, 4, dx, x);
+    oc_in(&k, 1, ONYX_DTYPE_UINT8, 4, dw, w);
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 0, d0, &xz);
+    oc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dz, wz);
+    oc_attr_ints(&k, "pads", 4, pads);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_OK && k.outs[0].dims[2] == 4);
     /* corner (0, 0) sees x[0] - 1 = 1 only; centre (1, 1) sees 1 + 2 + 4 + 5 = 12 */
     CHECK(y[0] == 1 && y[5] == 12 && y[16] == 1 && y[21] == 12);
 
     /* threads do not change the result */
     int32_t y4[32];
     k.threads = 4;
-    CHECK(qc_run1(&k, 10, y4, sizeof y4) == ONYX_OK && !memcmp(y, y4, sizeof y));
+    CHECK(oc_call(&k, 10, y4, sizeof y4) == ONYX_OK && !memcmp(y, y4, sizeof y));
 
     /* errors: per-channel zero point of the wrong length, x zero point not a scalar, groups */
     const int64_t dz3[1] = {3};
     const uint8_t wz3[3] = {0};
-    qc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dz3, wz3);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "input 3 has shape [3]"));
-    qc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dz, wz);
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 1, dz, wz);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "input 2 must hold one"));
-    qc_in(&k, 2, ONYX_DTYPE_UINT8, 0, d0, &xz);
-    qc_int(&k, "group", 2);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "group 2"));
+    oc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dz3, wz3);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "input 3 has shape [3]"));
+    oc_in(&k, 3, ONYX_DTYPE_UINT8, 1, dz, wz);
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 1, dz, wz);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "input 2 must hold one"));
+    oc_in(&k, 2, ONYX_DTYPE_UINT8, 0, d0, &xz);
+    oc_attr_int(&k, "group", 2);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "group 2"));
     k.attr[1].i = 1;
     const int64_t strides[1] = {1};
-    qc_ints(&k, "strides", strides, 1);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_ARG && msg_has(&k, "'strides' has 1 values"));
+    oc_attr_ints(&k, "strides", 1, strides);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_ARG && oc_msg_has(&k, "'strides' has 1 values"));
 }
 
 static void test_qlinear_conv(void)
 {
     /* 1x1 kernel: y = round((x - xz) * w_scale[m] * x_scale / y_scale + bias term) + yz */
-    qcase k;
+    op_case k;
     const int64_t dx[4] = {1, 1, 1, 3}, dw[4] = {2, 1, 1, 1}, d0[1] = {0}, d2[1] = {2};
     const int8_t x[3] = {-128, 0, 127}, w[2] = {1, -1}, wz = 0, xz = 0, yz = 0;
     const float xs = 1.0f, ws[2] = {0.5f, 0.25f}, ys = 1.0f;
     const int32_t bias[2] = {1, 0};
     int8_t y[6];
-    qc_init(&k, "QLinearConv", 9, 1);
-    qc_in(&k, 0, ONYX_DTYPE_INT8, 4, dx, x);
-    qc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &xs);
-    qc_in(&k, 2, ONYX_DTYPE_INT8, 0, d0, &xz);
-    qc_in(&k, 3, ONYX_DTYPE_INT8, 4, dw, w);
-    qc_in(&k, 4, ONYX_DTYPE_FLOAT, 1, d2, ws);
-    qc_in(&k, 5, ONYX_DTYPE_INT8, 0, d0, &wz);
-    qc_in(&k, 6, ONYX_DTYPE_FLOAT, 0, d0, &ys);
-    qc_in(&k, 7, ONYX_DTYPE_INT8, 0, d0, &yz);
-    qc_in(&k, 8, ONYX_DTYPE_INT32, 1, d2, bias);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_OK);
+    oc_init_n(&k, "QLinearConv", 9, 1);
+    oc_in(&k, 0, ONYX_DTYPE_INT8, 4, dx, x);
+    oc_in(&k, 1, ONYX_DTYPE_FLOAT, 0, d0, &xs);
+    oc_in(&k, 2, ONYX_DTYPE_INT8, 0, d0, &xz);
+    oc_in(&k, 3, ONYX_DTYPE_INT8, 4, dw, w);
+    oc_in(&k, 4, ONYX_DTYPE_FLOAT, 1, d2, ws);
+    oc_in(&k, 5, ONYX_DTYPE_INT8, 0, d0, &wz);
+    oc_in(&k, 6, ONYX_DTYPE_FLOAT, 0, d0, &ys);
+    oc_in(&k, 7, ONYX_DTYPE_INT8, 0, d0, &yz);
+    oc_in(&k, 8, ONYX_DTYPE_INT32, 1, d2, bias);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_OK);
     /* channel 0: (x + 1) * 0.5 = -63.5, 0.5, 64 -> -64, 0, 64 (ties to even);
      * channel 1: -x * 0.25 = 32, 0, -31.75 -> 32, 0, -32 */
     const int8_t want[6] = {-64, 0, 64, 32, 0, -32};
     CHECK(!memcmp(y, want, sizeof want));
     /* errors: a bias of the wrong shape, a y_zero_point of another type than int8/uint8 */
-    qc_in(&k, 8, ONYX_DTYPE_INT32, 0, d0, bias);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_SHAPE && msg_has(&k, "B must be int32"));
-    qc_omit(&k, 8);
-    qc_in(&k, 7, ONYX_DTYPE_INT16, 0, d0, &yz);
-    CHECK(qc_run1(&k, 10, y, sizeof y) == ONYX_E_UNSUPPORTED && msg_has(&k, "int16"));
+    oc_in(&k, 8, ONYX_DTYPE_INT32, 0, d0, bias);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_SHAPE && oc_msg_has(&k, "B must be int32"));
+    oc_omit(&k, 8);
+    oc_in(&k, 7, ONYX_DTYPE_INT16, 0, d0, &yz);
+    CHECK(oc_call(&k, 10, y, sizeof y) == ONYX_E_UNSUPPORTED && oc_msg_has(&k, "int16"));
 }
 
 int main(void)

@@ -11,26 +11,6 @@
 #include "op_harness.h"
 #include "reduce.h"
 
-/* oc_call, plus the scratch memory an op asks for (op_harness.h grants none). */
-static onyx_status call_with_scratch(op_case *k, int opset, void *out, size_t cap)
-{
-    const ox_op *op = ox_op_find("", k->node.op_type, opset);
-    if (!op) return ONYX_E_UNSUPPORTED;
-    k->node.opset = opset;
-    ox_ctx c = {.node = &k->node, .opset = opset, .n_in = k->node.n_in, .n_out = 1,
-                .in = k->in_p, .out = k->out_p, .threads = k->threads, .msg = k->msg,
-                .msg_cap = sizeof k->msg, .need_value = -1, .strings = &k->strings};
-    k->msg[0] = 0;
-    onyx_status st = op->infer(&c);
-    if (st) return st;
-    if (ox_tensor_bytes(&k->out) > cap) return ONYX_E_INTERNAL;
-    k->out.data = out;
-    c.scratch = c.scratch_bytes ? malloc(c.scratch_bytes) : NULL;
-    st = op->run(&c);
-    free(c.scratch);
-    return st;
-}
-
 /* ---- kernels ----------------------------------------------------------------------------- */
 
 static void test_reduce_integers(void)
@@ -154,6 +134,18 @@ static void test_arg_and_scan(void)
     ox_cumsum(ONYX_DTYPE_INT32, false, false, 1, 3, 1, c, cy, 1);
     CHECK(cy[1] == INT32_MIN && cy[2] == INT32_MIN + 2);
 
+    /* cumulative products: exclusive ones start at 1, int32 wraps */
+    const int32_t p[3] = {65536, 65536, 3};
+    ox_cumprod(ONYX_DTYPE_INT32, true, true, 1, 3, 1, p, cy, 1);
+    CHECK(cy[0] == 196608 && cy[1] == 3 && cy[2] == 1);
+    ox_cumprod(ONYX_DTYPE_INT32, false, false, 1, 3, 1, p, cy, 1);
+    CHECK(cy[0] == 65536 && cy[1] == 0 && cy[2] == 0); /* 2^32 wraps to 0 */
+    const float fp[4] = {2, -0.5f, 3, 4};
+    float fy[4];
+    ox_cumprod(ONYX_DTYPE_FLOAT, false, true, 1, 4, 1, fp, fy, 1);
+    CHECK(fy[0] == -12 && fy[1] == -6 && fy[2] == 12 && fy[3] == 4);
+    CHECK(!ox_op_find("", "CumProd", 25) && ox_op_find("", "CumProd", 26));
+
     /* Hardmax marks the first max only */
     const double h[4] = {2, 5, 5, 1};
     double hy[4];
@@ -254,7 +246,7 @@ static void test_other_errors(void)
     kk = -1;
     CHECK(oc_call(&k, 11, y, sizeof y) == ONYX_E_ARG && oc_msg_has(&k, "out of range"));
     kk = 2; /* the indices output is omitted: they go to scratch */
-    CHECK(call_with_scratch(&k, 11, y, sizeof y) == ONYX_OK && y[0] == 3 && y[1] == 2 && y[3] == 5);
+    CHECK(oc_call(&k, 11, y, sizeof y) == ONYX_OK && y[0] == 3 && y[1] == 2 && y[3] == 5);
     oc_free(&k);
 
     oc_init(&k, "Det", 1);
@@ -307,22 +299,22 @@ static void test_einsum(void)
     oc_in(&k, 0, ONYX_DTYPE_FLOAT, 2, d23, a);
     oc_in(&k, 1, ONYX_DTYPE_FLOAT, 2, d32, b);
     oc_attr_str(&k, "equation", "ij,jk");
-    CHECK(call_with_scratch(&k, 12, y, sizeof y) == ONYX_OK && k.out.rank == 2 &&
+    CHECK(oc_call(&k, 12, y, sizeof y) == ONYX_OK && k.out.rank == 2 &&
           k.out.dims[0] == 2 && k.out.dims[1] == 2 && y[0] == 4 && y[1] == 5 && y[3] == 11);
     oc_free(&k);
     oc_init(&k, "Einsum", 1);
     oc_in(&k, 0, ONYX_DTYPE_FLOAT, 2, d22, a);
     oc_attr_str(&k, "equation", "ii");
-    CHECK(call_with_scratch(&k, 12, y, sizeof y) == ONYX_OK && k.out.rank == 0 && y[0] == 5);
+    CHECK(oc_call(&k, 12, y, sizeof y) == ONYX_OK && k.out.rank == 0 && y[0] == 5);
     oc_free(&k);
     int32_t ia[6] = {INT32_MAX, 1, 0, 0, 0, 0}, iy[6];
     oc_init(&k, "Einsum", 1);
     oc_in(&k, 0, ONYX_DTYPE_INT32, 2, d23, ia);
     oc_attr_str(&k, "equation", "ij->");
-    CHECK(call_with_scratch(&k, 12, iy, sizeof iy) == ONYX_OK && iy[0] == INT32_MIN);
+    CHECK(oc_call(&k, 12, iy, sizeof iy) == ONYX_OK && iy[0] == INT32_MIN);
     k.node.n_attr = 0;
     oc_attr_str(&k, "equation", "ba");
-    CHECK(call_with_scratch(&k, 12, iy, sizeof iy) == ONYX_OK && k.out.dims[0] == 3 && iy[1] == 0 &&
+    CHECK(oc_call(&k, 12, iy, sizeof iy) == ONYX_OK && k.out.dims[0] == 3 && iy[1] == 0 &&
           iy[2] == 1);
     oc_free(&k);
 }
