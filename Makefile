@@ -65,7 +65,7 @@ LIB_SO := $(OUT)/libonyx.so
 CLI    := $(OUT)/onyx
 DEPS_OK := $(BUILD)/.deps-ok-$(notdir $(CC))
 
-.PHONY: fuzz fuzz-bin all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests
+.PHONY: lint valgrind fuzz fuzz-bin all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests
 all: $(LIB_A) $(LIB_SO) $(CLI)
 
 # Build dependencies: installed when root on Debian/Ubuntu, named clearly otherwise.
@@ -113,7 +113,7 @@ $(OBJ)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_A)
 # corpora grow in .cache/fuzz/, crashes land in .cache/fuzz/crashes/<target>/ (copy them to
 # tests/fuzz/regressions/<target>/ once fixed). `make test` replays the committed corpus and
 # regressions through the same entry points with the ordinary build (replay-*).
-FUZZ_TARGETS := model npy pb
+FUZZ_TARGETS := model npy pb image regex
 FUZZ_SECONDS ?= 60
 REPLAY_BIN   := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/replay-%)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/fuzz-%)
@@ -133,6 +133,22 @@ fuzz:
 	@$(MAKE) --no-print-directory CC=clang FUZZ=1 OPENMP=0 fuzz-bin
 	@sh tests/fuzz/run.sh $(BUILD)/obj/clang-fuzz-noomp/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# ---- static analysis and memcheck -------------------------------------------------------
+LINT_SRC := $(LIB_SRC) $(TOOL_SRC) $(TEST_SRC) $(wildcard tests/fuzz/*.c) docs/example.c
+LINT_FLAGS := -Iruntime -Iops -Ikernels -Ionnx -Itests/unit -I$(GEN) -D_XOPEN_SOURCE=700
+lint: $(GEN)/onnx.pb-c.h
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 --inline-suppr \
+	    $(LINT_FLAGS) -DPROTOBUF_C_VERSION_NUMBER=1004001 -DPROTOBUF_C_MIN_COMPILER_VERSION=1000000 $(LINT_SRC)
+	@for f in $(LINT_SRC); do clang-tidy --quiet $$f -- -std=c11 $(LINT_FLAGS) -fopenmp || exit 1; done
+	@echo "lint: clean"
+
+# valgrind memcheck on the C API example and a CNN model run (errors and leaks fail)
+VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-possibly-lost=no -q
+valgrind: $(EXAMPLE) $(CLI)
+	$(VALGRIND) $(EXAMPLE) tools/demo/digits.onnx tools/demo/digit_input.npy
+	$(VALGRIND) $(CLI) run tools/demo/digits.onnx --input tools/demo/digit_input.npy --threads 1 > /dev/null
+	@echo "valgrind: clean"
+
 # ---- tests -----------------------------------------------------------------------------
 VENV       := .cache/venv
 NODE_TESTS := .cache/node-tests
@@ -150,7 +166,7 @@ $(EXAMPLE): docs/example.c $(LIB_A)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
-unit-test: $(TEST_BIN) $(CLI) $(EXAMPLE) $(REPLAY_BIN)
+unit-test: $(TEST_BIN) $(CLI) $(EXAMPLE) $(REPLAY_BIN) $(NODE_TESTS)/.stamp
 	@sh tests/run_unit.sh $(OBJ)/tests $(CLI) $(EXAMPLE) $(OBJ)/fuzz
 
 conformance: $(CLI) $(NODE_TESTS)/.stamp

@@ -1,4 +1,4 @@
-/* cmd_check.c — `onyx check DIR... [--opt N] [--threads N] [-v]`: runs ONNX backend test
+/* cmd_check.c — `onyx check DIR... [--opt N] [--threads N] [--determinism] [-v]`: runs ONNX backend test
  * folders (model.onnx, and test_data_set_N/ holding input_K.pb and output_K.pb) and compares
  * the outputs the way ONNX's backend test runner does. Each folder is checked in-process with its own
  * model and session, all freed before the next, so one failure cannot leak into another.
@@ -37,6 +37,7 @@ typedef struct randomness {
 typedef struct check_opts {
     onyx_session_options so;
     bool verbose;
+    bool determinism; /* also require bit-identical outputs at 1, 2 and 4 threads */
 } check_opts;
 
 /* A directory entry named <prefix><number><suffix>. */
@@ -349,6 +350,57 @@ static check_result check_data_set(const onyx_model *m, onyx_session *s, const c
     return r;
 }
 
+static bool same_tensor_bits(const onyx_tensor *a, const onyx_tensor *b)
+{
+    if (a->dtype != b->dtype || a->rank != b->rank || memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank) != 0)
+        return false;
+    int64_t n = cli_numel(a);
+    if (a->dtype != ONYX_DTYPE_STRING) return n == 0 || memcmp(a->data, b->data, (size_t)n * onyx_dtype_size(a->dtype)) == 0;
+    for (int64_t i = 0; i < n; i++)
+        if (strcmp(((char *const *)a->data)[i], ((char *const *)b->data)[i]) != 0) return false;
+    return true;
+}
+
+static bool same_value_bits(const onyx_value *a, const onyx_value *b)
+{
+    if (a->kind != b->kind || a->has_value != b->has_value || a->n_items != b->n_items) return false;
+    for (size_t k = 0; k < a->n_items; k++)
+        if (!same_tensor_bits(&a->items[k], &b->items[k])) return false;
+    return a->n_items || (a->kind == ONYX_VALUE_OPTIONAL && !a->has_value) || same_tensor_bits(&a->tensor, &b->tensor);
+}
+
+/* Determinism: the data set's outputs at 1, 2 and 4 threads must be bit-identical. */
+static check_result check_threads(const onyx_model *m, const check_opts *o, const char *set_dir, char *why)
+{
+    static const int counts[3] = {1, 2, 4};
+    size_t n_in = onyx_model_input_count(m), n_out = onyx_model_output_count(m), n_files = 0;
+    onyx_value *in = NULL, *out[3] = {NULL, NULL, NULL};
+    onyx_session *s[3] = {NULL, NULL, NULL};
+    check_result r = read_values(m, set_dir, "input_", &in, &n_files, why);
+    for (int k = 0; k < 3 && r == RESULT_PASS; k++) {
+        onyx_session_options so = o->so;
+        so.threads = counts[k];
+        onyx_error err = {0};
+        if (onyx_session_create(m, &so, &s[k], &err) != ONYX_OK || !(out[k] = calloc(n_out + 1, sizeof *out[k])) ||
+            onyx_session_run_values(s[k], in, n_in, out[k], n_out) != ONYX_OK) {
+            snprintf(why, WHY_CAP, "at %d threads: %s", counts[k], s[k] ? onyx_session_error(s[k]) : err.message);
+            r = RESULT_FAIL;
+        }
+    }
+    for (int k = 1; k < 3 && r == RESULT_PASS; k++)
+        for (size_t i = 0; i < n_out && r == RESULT_PASS; i++)
+            if (!same_value_bits(&out[0][i], &out[k][i])) {
+                snprintf(why, WHY_CAP, "output %zu differs between 1 and %d threads", i, counts[k]);
+                r = RESULT_FAIL;
+            }
+    for (int k = 0; k < 3; k++) {
+        free(out[k]);
+        onyx_session_free(s[k]);
+    }
+    free_values(in, n_files);
+    return r;
+}
+
 /* Checks one backend test folder; the reason for a FAIL or SKIP goes to why. *unverified is
  * set when a pass did not compare some random output's values. */
 static check_result check_dir(const char *dir, const check_opts *o, char *why, bool *unverified)
@@ -392,7 +444,8 @@ static check_result check_dir(const char *dir, const check_opts *o, char *why, b
         if (!join(set_dir, dir, sets[i].name)) {
             snprintf(why, WHY_CAP, "path too long");
             r = RESULT_FAIL;
-        } else if ((r = check_data_set(m, s, set_dir, o->verbose, rnd, reason, unverified)) != RESULT_PASS) {
+        } else if ((r = check_data_set(m, s, set_dir, o->verbose, rnd, reason, unverified)) != RESULT_PASS ||
+                   (o->determinism && (r = check_threads(m, o, set_dir, reason)) != RESULT_PASS)) {
             if (n_sets > 1) snprintf(why, WHY_CAP, "%s: %.900s", sets[i].name, reason);
             else snprintf(why, WHY_CAP, "%s", reason);
         }
@@ -438,13 +491,15 @@ int cmd_check(int argc, char **argv)
             if (r < 0 || !cli_parse_int("--threads", value, 0, 4096, &o.so.threads)) rc = CLI_EXIT_USAGE;
         } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
             o.verbose = true;
+        } else if (strcmp(argv[i], "--determinism") == 0) {
+            o.determinism = true;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             rc = cli_usage_error("check: unknown option '%s'", argv[i]);
         } else {
             dirs[n_dirs++] = argv[i];
         }
     }
-    if (!rc && !n_dirs) rc = cli_usage_error("usage: onyx check DIR... [--opt N] [--threads N] [-v]");
+    if (!rc && !n_dirs) rc = cli_usage_error("usage: onyx check DIR... [--opt N] [--threads N] [--determinism] [-v]");
     if (rc) {
         free(dirs);
         return rc;
