@@ -50,7 +50,10 @@ ifeq ($(BLAS),openblas)
   LDLIBS   += $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
 endif
 PROTOBUF_LIBS := $(or $(shell pkg-config --libs libprotobuf-c 2>/dev/null),-lprotobuf-c)
-IMAGE_LIBS    := $(or $(shell pkg-config --libs libpng libjpeg 2>/dev/null),-lpng -ljpeg)
+IMAGE_LIBS    := $(or $(shell pkg-config --libs libpng libjpeg libwebp libopenjp2 2>/dev/null),-lpng -ljpeg -lwebp -lopenjp2)
+# OpenJPEG's headers sit in a versioned folder; asked once, when first compiling (after deps)
+OPJ_CFLAGS     = $(eval OPJ_CFLAGS := $(or $(shell pkg-config --cflags libopenjp2 2>/dev/null),$(addprefix -I,$(lastword $(wildcard /usr/include/openjpeg-2.*)))))$(OPJ_CFLAGS)
+CPPFLAGS += $(OPJ_CFLAGS)
 LDLIBS += $(PROTOBUF_LIBS) $(IMAGE_LIBS)
 
 LIB_SRC  := $(wildcard runtime/*.c onnx/*.c ops/*.c kernels/*.c)
@@ -65,7 +68,7 @@ LIB_SO := $(OUT)/libonyx.so
 CLI    := $(OUT)/onyx
 DEPS_OK := $(BUILD)/.deps-ok-$(notdir $(CC))
 
-.PHONY: lint valgrind fuzz fuzz-bin all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests
+.PHONY: attr-types lint valgrind fuzz fuzz-bin all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests
 all: $(LIB_A) $(LIB_SO) $(CLI)
 
 # Build dependencies: installed when root on Debian/Ubuntu, named clearly otherwise.
@@ -177,6 +180,10 @@ ratchet: conformance
 	@{ echo "# ONNX node tests that must pass (sorted). Extend with: make ratchet"; \
 	   grep '^PASS ' $(OUT)/conformance.log | sed 's/^PASS //; s/[ :].*//' | sort; } > tests/conformance/expected_pass.txt
 	@echo "expected_pass.txt: $$(grep -vc '^#' tests/conformance/expected_pass.txt) tests"
+
+# ops/attr_types.inc (attribute types from the ONNX schemas; committed, regenerate on an onnx bump)
+attr-types: $(VENV)/.onyx-reqs
+	$(VENV)/bin/python tools/gen/attr_types.py > ops/attr_types.inc
 
 # docs/ops.md from the registry and the last conformance run (never written by hand).
 docs: conformance-log

@@ -167,6 +167,14 @@ static ox_attr_type attr_type(const Onnx__AttributeProto *ap)
     return OX_ATTR_UNDEFINED;
 }
 
+static const char *attr_type_name(ox_attr_type t)
+{
+    static const char *const names[] = {"UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR", "GRAPH", "FLOATS", "INTS",
+                                        "STRINGS", "TENSORS", "GRAPHS", "SPARSE_TENSOR", "SPARSE_TENSORS",
+                                        "TYPE_PROTO", "TYPE_PROTOS"};
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
 static onyx_status convert_attr(load_ctx *c, ox_graph *g, const char *name, const Onnx__AttributeProto *ap,
                                 ox_attr *a)
 {
@@ -480,7 +488,13 @@ static onyx_status finish_nodes(load_ctx *c, ox_graph *g, const pending_node *pe
             n->in[k] = v;
         }
         for (int k = 0; k < n->n_attr; k++) {
-            onyx_status st = convert_attr(c, g, pend[i].attrs[k].name, pend[i].attrs[k].ap, &n->attr[k]);
+            const char *aname = pend[i].attrs[k].name;
+            ox_attr_type t = attr_type(pend[i].attrs[k].ap);
+            unsigned allowed = ox_attr_types_allowed(n->domain, n->op_type, aname);
+            if (allowed && !(allowed & (1u << t)))
+                return fail(c, ONYX_E_ARG, "node '%s' (%s): attribute '%s' has type %s, which the op does not take",
+                            n->name, n->op_type, aname, attr_type_name(t));
+            onyx_status st = convert_attr(c, g, aname, pend[i].attrs[k].ap, &n->attr[k]);
             if (st) {
                 if (st != ONYX_E_NOMEM && !strstr(c->err, n->name)) {
                     char inner[400];

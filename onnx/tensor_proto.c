@@ -129,8 +129,10 @@ static bool parse_i64(const char *s, int64_t *out)
 
 /* Reads `len` bytes at `offset` of the external file named by the tensor, refusing any path
  * that leaves the model's folder (absolute, "..", or a symlink pointing out). */
-static onyx_status read_external(const Onnx__TensorProto *tp, const ox_tensor_src *src,
-                                 uint64_t want, uint8_t *dst)
+/* Opens the external file named by the tensor, positioned at its data, after checking that
+ * `want` bytes are there — before anything is allocated for them. Refuses any path that
+ * leaves the model's folder (absolute, "..", or a symlink pointing out). */
+static onyx_status open_external(const Onnx__TensorProto *tp, const ox_tensor_src *src, uint64_t want, FILE **out)
 {
     const char *name = tp->name ? tp->name : "";
     const char *loc = entry(tp, "location");
@@ -168,10 +170,30 @@ static onyx_status read_external(const Onnx__TensorProto *tp, const ox_tensor_sr
         st = ox_errf(src->err, src->errcap, ONYX_E_PARSE,
                      "tensor '%s': external data [%lld, +%llu) is past the end of '%s' (%ld bytes)",
                      name, (long long)offset, (unsigned long long)want, loc, size);
-    else if (fseek(f, (long)offset, SEEK_SET) != 0 || fread(dst, 1, (size_t)want, f) != want)
+    else if (fseek(f, (long)offset, SEEK_SET) != 0)
         st = ox_errf(src->err, src->errcap, ONYX_E_IO, "tensor '%s': cannot read '%s'", name, path);
-    fclose(f);
+    if (st) fclose(f);
+    else *out = f;
     return st;
+}
+
+/* How many typed-field values the tensor holds (have) and its shape needs (need). */
+static void field_counts(const Onnx__TensorProto *tp, onyx_dtype dt, int64_t n, uint64_t *have, uint64_t *need)
+{
+    *need = (uint64_t)n;
+    switch (dt) {
+    case ONYX_DTYPE_FLOAT: *have = tp->n_float_data; break;
+    case ONYX_DTYPE_COMPLEX64: *have = tp->n_float_data; *need *= 2; break;
+    case ONYX_DTYPE_DOUBLE: *have = tp->n_double_data; break;
+    case ONYX_DTYPE_COMPLEX128: *have = tp->n_double_data; *need *= 2; break;
+    case ONYX_DTYPE_INT64: *have = tp->n_int64_data; break;
+    case ONYX_DTYPE_UINT32: case ONYX_DTYPE_UINT64: *have = tp->n_uint64_data; break;
+    case ONYX_DTYPE_STRING: *have = tp->n_string_data; break;
+    default: /* everything else travels in int32_data, sub-byte types packed */
+        *have = tp->n_int32_data;
+        if (sub_byte_bits(dt) < 8) *need = packed_bytes(dt, n);
+        break;
+    }
 }
 
 /* Copies typed-field values (the non-raw storage) into dst, element size es. */
@@ -272,31 +294,42 @@ onyx_status ox_tensor_from_proto(const Onnx__TensorProto *tp, const ox_tensor_sr
     if (limit > 0 && (uint64_t)bytes > (uint64_t)limit)
         return ox_errf(src->err, src->errcap, ONYX_E_LIMIT,
                        "tensor '%s' needs %zu bytes, over the limit of %lld", name, bytes, (long long)limit);
+    /* Check that the storage holds what the shape claims before allocating for it. */
+    bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    uint64_t want = packed_bytes(dt, n);
+    if (external || tp->has_raw_data) {
+        if (dt == ONYX_DTYPE_STRING)
+            return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "string tensor '%s' cannot use raw data", name);
+        if (!external && tp->raw_data.len != want)
+            return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "tensor '%s' raw_data has %zu bytes, its shape needs %llu",
+                           name, tp->raw_data.len, (unsigned long long)want);
+    } else {
+        uint64_t have, need;
+        field_counts(tp, dt, n, &have, &need);
+        if (have != need)
+            return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "tensor '%s' holds %llu values, its shape needs %llu",
+                           name, (unsigned long long)have, (unsigned long long)need);
+    }
+    FILE *ext = NULL;
+    onyx_status st = external ? open_external(tp, src, want, &ext) : ONYX_OK;
+    if (st) return st;
     uint8_t *data = ox_pool_alloc(pool, bytes ? bytes : 1, OX_ALIGN);
-    if (!data) return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory for tensor '%s' (%zu bytes)", name, bytes);
+    if (!data) {
+        if (ext) fclose(ext);
+        return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory for tensor '%s' (%zu bytes)", name, bytes);
+    }
     c->t.data = data;
     c->nbytes = bytes;
     *out = c;
-
-    bool external = tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     if (!external && !tp->has_raw_data) return from_fields(tp, dt, n, src, pool, data);
-    if (dt == ONYX_DTYPE_STRING)
-        return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "string tensor '%s' cannot use raw data", name);
-    uint64_t want = packed_bytes(dt, n);
-    const uint8_t *raw;
-    uint8_t *staged = NULL;
+    const uint8_t *raw = tp->raw_data.data;
     if (external) {
-        staged = sub_byte_bits(dt) < 8 ? ox_pool_alloc(pool, want ? want : 1, 1) : data;
+        uint8_t *staged = sub_byte_bits(dt) < 8 ? ox_pool_alloc(pool, want ? want : 1, 1) : data;
+        bool ok = staged && fread(staged, 1, (size_t)want, ext) == want;
+        fclose(ext);
         if (!staged) return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory");
-        onyx_status st = read_external(tp, src, want, staged);
-        if (st) return st;
+        if (!ok) return ox_errf(src->err, src->errcap, ONYX_E_IO, "tensor '%s': cannot read its external data", name);
         raw = staged;
-    } else {
-        if (tp->raw_data.len != want)
-            return ox_errf(src->err, src->errcap, ONYX_E_PARSE,
-                           "tensor '%s' raw_data has %zu bytes, its shape needs %llu", name,
-                           tp->raw_data.len, (unsigned long long)want);
-        raw = tp->raw_data.data;
     }
     if (sub_byte_bits(dt) < 8)
         unpack_sub_byte(dt, raw, data, n);

@@ -93,6 +93,10 @@ const ox_op *ox_op_find(const char *domain, const char *op_type, int opset);
 /* True if some opset of (domain, op_type) is implemented (to word the error). */
 bool ox_op_known(const char *domain, const char *op_type);
 
+/* The attribute types the ONNX schemas allow for (domain, op, attribute), as a bit mask of
+ * ox_attr_type values (bit t); 0 when the schemas do not know the attribute. */
+unsigned ox_attr_types_allowed(const char *domain, const char *op, const char *name);
+
 /* Reports an error: "node 'NAME' (OpType): <message>". Returns st. */
 onyx_status ox_fail(ox_ctx *c, onyx_status st, const char *fmt, ...) OX_PRINTF(3, 4);
 

@@ -224,6 +224,23 @@ static void test_errors(void)
     b_output(&b, "y");
     CHECK(load(&b, &m, &err) == ONYX_E_PARSE);
 
+    /* an attribute of the wrong type (Softmax's axis as a float) is refused, not ignored */
+    b_init(&b, 13);
+    b_input(&b, "x", 2, d);
+    Onnx__NodeProto *sm = b_node(&b, "Softmax", s_x, 1, s_y, 1);
+    Onnx__AttributeProto axis = ONNX__ATTRIBUTE_PROTO__INIT, *axis_ptr = &axis;
+    axis.name = "axis";
+    axis.has_type = 1;
+    axis.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+    axis.has_f = 1;
+    axis.f = 1.0f;
+    sm->n_attribute = 1;
+    sm->attribute = &axis_ptr;
+    b_output(&b, "y");
+    CHECK_MSG(load(&b, &m, &err) == ONYX_E_ARG && strstr(err.message, "'axis'") && strstr(err.message, "FLOAT") &&
+                  strstr(err.message, "Softmax"),
+              "%s", err.message);
+
     /* a shape mismatch found by inference names the node and op */
     b_init(&b, 13);
     int64_t d2[2] = {4, 5};
@@ -291,6 +308,52 @@ static onyx_status load_nested(long levels)
     return st;
 }
 
+/* An allocator that remembers the largest single request. */
+static void *peak_alloc(void *user, void *ptr, size_t osize, size_t nsize)
+{
+    (void)osize;
+    size_t *peak = user;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (nsize > *peak) *peak = nsize;
+    return realloc(ptr, nsize);
+}
+
+/* A 2.4 GB tensor claimed by an initializer with no data, and dims whose product overflows:
+ * refused before anything of that size is allocated. */
+static void test_claimed_sizes(void)
+{
+    builder b;
+    int64_t d[2] = {2, 3}, huge[1] = {600000000}, overflow[3] = {1LL << 40, 1LL << 40, 0};
+    float w[1] = {0};
+    onyx_error err;
+    onyx_model *m = NULL;
+    b_init(&b, 13);
+    b_input(&b, "x", 2, d);
+    b_init_f32(&b, "w", 1, huge, w, 0);
+    b_node(&b, "Add", s_xw, 2, s_y, 1);
+    b_output(&b, "y");
+    size_t len = onnx__model_proto__get_packed_size(&b.model), peak = 0;
+    uint8_t *buf = malloc(len);
+    onnx__model_proto__pack(&b.model, buf);
+    onyx_load_options lo;
+    onyx_load_options_init(&lo);
+    lo.alloc = peak_alloc;
+    lo.alloc_user = &peak;
+    CHECK(onyx_model_load_memory(buf, len, &lo, &m, &err) == ONYX_E_PARSE && strstr(err.message, "'w'"));
+    CHECK_MSG(peak < ((size_t)64 << 20), "largest allocation %zu bytes", peak);
+    free(buf);
+
+    b_init(&b, 13);
+    b_input(&b, "x", 2, d);
+    b_init_f32(&b, "w", 3, overflow, w, 0);
+    b_node(&b, "Add", s_xw, 2, s_y, 1);
+    b_output(&b, "y");
+    CHECK(load(&b, &m, &err) == ONYX_E_PARSE && strstr(err.message, "invalid dims"));
+}
+
 static void test_nesting(void)
 {
     CHECK(load_nested(3) != ONYX_E_LIMIT);        /* shallow: not refused for its depth */
@@ -303,5 +366,6 @@ int main(void)
     test_add_run();
     test_errors();
     test_nesting();
+    test_claimed_sizes();
     return check_report("loader");
 }
