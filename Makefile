@@ -56,7 +56,7 @@ OPJ_CFLAGS     = $(eval OPJ_CFLAGS := $(or $(shell pkg-config --cflags libopenjp
 CPPFLAGS += $(OPJ_CFLAGS)
 LDLIBS += $(PROTOBUF_LIBS) $(IMAGE_LIBS)
 
-LIB_SRC  := $(wildcard runtime/*.c onnx/*.c ops/*.c kernels/*.c)
+LIB_SRC  := $(wildcard runtime/*.c runtime/opt/*.c onnx/*.c ops/*.c kernels/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/onnx.pb-c.o
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(OBJ)/%.o)

@@ -30,16 +30,32 @@ def node_ops(model_path):
     return found
 
 
+# Why the remaining failures are not fixed (shown beside them in docs/ops.md).
+KNOWN = {
+    "test_dft_inverse": "the expected file holds float32 rounding noise (1.9e-7) from numpy's single-precision "
+                        "ifft where the exact value is 0; onyx computes the DFT in double and outputs ~3e-15, "
+                        "outside atol 1e-7",
+    "test_dft_inverse_opset19": "as test_dft_inverse",
+    "test_maxunpool_export_with_output_shape": "the test reads indices as positions in the smaller inferred "
+                                               "shape; onnx/onnx#2398 calls the test wrong and onnxruntime reads "
+                                               "them as flat positions in the output, as onyx does (onyx matches "
+                                               "onnxruntime exactly)",
+}
+
+
 def main(onyx, nodes, log, out):
     rows = []
     for line in subprocess.run([onyx, "ops"], check=True, capture_output=True, text=True).stdout.splitlines():
         name, domain, lo, hi = line.split("\t")
         rows.append((domain or "ai.onnx", name, int(lo), int(hi)))
-    status = {}
+    status, reasons = {}, {}
     for line in open(log):
         word, _, rest = line.partition(" ")
         if word in ("PASS", "FAIL", "SKIP"):
-            status[rest.split(":")[0].split(" ")[0].strip()] = word
+            name = rest.split(":")[0].split(" ")[0].strip()
+            status[name] = word
+            if word != "PASS":
+                reasons[name] = rest.partition(":")[2].strip()
     per_op = collections.defaultdict(lambda: [0, 0])
     for test, st in status.items():
         path = os.path.join(nodes, test, "model.onnx")
@@ -62,6 +78,11 @@ def main(onyx, nodes, log, out):
         for domain, name, lo, hi in sorted(rows, key=lambda r: (r[0], r[1].lower(), r[2])):
             p, t = per_op.get((domain, name), (0, 0))
             f.write(f"| {name} | {domain} | {lo}–{hi} | {p} / {t} |\n")
+        f.write("\n## Tests that do not pass\n\n| test | result | reason |\n|---|---|---|\n")
+        for test in sorted(reasons):
+            reason = reasons[test].replace("|", "\\|")
+            note = f" — {KNOWN[test]}" if test in KNOWN else ""
+            f.write(f"| {test} | {status[test]} | {reason}{note} |\n")
     print(f"{out}: {len(rows)} ops, {passed}/{total} node tests passing")
 
 
