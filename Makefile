@@ -60,6 +60,8 @@ LIB_SRC  := $(wildcard runtime/*.c runtime/opt/*.c onnx/*.c ops/*.c kernels/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/onnx.pb-c.o
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_OBJ := $(TOOL_SRC:%.c=$(OBJ)/%.o)
+# the tools' image library (tools/img.h), also linked into its unit test and fuzz target
+IMG_OBJ  := $(OBJ)/tools/img_io.o $(OBJ)/tools/img_preprocess.o
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(OBJ)/tests/%)
 
@@ -116,7 +118,7 @@ $(OBJ)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_A)
 # corpora grow in .cache/fuzz/, crashes land in .cache/fuzz/crashes/<target>/ (copy them to
 # tests/fuzz/regressions/<target>/ once fixed). `make test` replays the committed corpus and
 # regressions through the same entry points with the ordinary build (replay-*).
-FUZZ_TARGETS := model npy pb image regex
+FUZZ_TARGETS := model npy pb image regex img
 FUZZ_SECONDS ?= 60
 REPLAY_BIN   := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/replay-%)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/fuzz-%)
@@ -131,6 +133,10 @@ $(OBJ)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_tensor_file.h $(LIB_A)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ tests/fuzz/fuzz_$*.c $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
+# targets that exercise the image library link its objects before the library archive
+$(OBJ)/tests/test_img $(OBJ)/fuzz/replay-img $(OBJ)/fuzz/fuzz-img: $(IMG_OBJ)
+$(OBJ)/tests/test_img $(OBJ)/fuzz/replay-img $(OBJ)/fuzz/fuzz-img: LIB_A := $(IMG_OBJ) $(LIB_A)
+
 fuzz-bin: $(FUZZ_BIN)
 fuzz:
 	@$(MAKE) --no-print-directory CC=clang FUZZ=1 OPENMP=0 fuzz-bin
@@ -138,7 +144,7 @@ fuzz:
 
 # ---- static analysis and memcheck -------------------------------------------------------
 LINT_SRC := $(LIB_SRC) $(TOOL_SRC) $(TEST_SRC) $(wildcard tests/fuzz/*.c) docs/example.c
-LINT_FLAGS := -Iruntime -Iops -Ikernels -Ionnx -Itests/unit -I$(GEN) -D_XOPEN_SOURCE=700
+LINT_FLAGS = -Iruntime -Iops -Ikernels -Ionnx -Itests/unit -I$(GEN) -D_XOPEN_SOURCE=700 $(OPJ_CFLAGS)
 lint: $(GEN)/onnx.pb-c.h
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 --inline-suppr \
 	    $(LINT_FLAGS) -DPROTOBUF_C_VERSION_NUMBER=1004001 -DPROTOBUF_C_MIN_COMPILER_VERSION=1000000 $(LINT_SRC)

@@ -104,7 +104,7 @@ static attn_mem carve(const ox_attention *a, void *base)
     const int64_t n = keys_of(a), qb = block_rows(a);
     attn_mem m;
     m.tmp = base;
-    m.k = (float *)(m.tmp + n);
+    m.k = (float *)(void *)((char *)base + (size_t)n * sizeof(double));
     m.v = m.k + n * a->head_size;
     m.q = m.v + n * a->v_head_size;
     m.s = m.q + qb * a->head_size;

@@ -51,6 +51,7 @@ static bool rows_next(row_iter *it, int64_t *row)
         off = off * w->in[d] + it->o[d] * w->stride[d] - w->pad_begin[d] + it->k[d] * w->dil[d];
     *row = off * w->in[last];
     int d = last - 1;
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): nd <= OX_WIN_MAX_DIMS
     while (d >= 0 && ++it->k[d] == it->k1[d]) {
         it->k[d] = it->k0[d];
         d--;
@@ -68,6 +69,7 @@ static int64_t to_col_major(const ox_window *w, int64_t off)
         off /= w->in[d];
     }
     for (int d = 0; d < w->nd; d++) {
+        // cppcheck-suppress uninitvar ; the loop above set coord[d] for every d < nd
         r += coord[d] * scale;
         scale *= w->in[d];
     }
@@ -264,7 +266,7 @@ static void avgpool_plane(const ox_window *w, bool f32, int64_t plane, bool coun
     const int64_t insz = ox_window_in_size(w), outsz = ox_window_out_size(w);
     const int64_t nl = w->out[last];
     const size_t es = f32 ? sizeof(float) : sizeof(double);
-    const char *xp = (const char *)x + (size_t)(plane * insz) * es;
+    const void *xp = (const char *)x + (size_t)(plane * insz) * es;
     int64_t o[OX_WIN_MAX_DIMS] = {0}, k0[OX_WIN_MAX_DIMS], k1[OX_WIN_MAX_DIMS];
     if (outsz == 0) return;
     for (int64_t p = plane * outsz;; p += nl) {

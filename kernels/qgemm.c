@@ -150,7 +150,7 @@ static void im2col_row(const ox_window *w, const void *xc, bool is_signed, int32
         /* A segment: consecutive output positions along the last dim. */
         int64_t seg = w->out[last] - o[last];
         if (seg > np - j) seg = np - j;
-        bool inside = true;
+        bool inside = xc != NULL; /* NULL: an empty input, all padding */
         int64_t base = 0;
         for (int d = 0; d < last; d++) {
             int64_t pos = o[d] * w->stride[d] - w->pad_begin[d] + k[d] * w->dil[d];

@@ -359,7 +359,9 @@ static onyx_status emit_node(load_ctx *c, ox_graph *g, const Onnx__NodeProto *np
     n->domain = ox_pool_strdup(pool, is_default_domain(domain) ? "" : domain);
     n->opset = opset > INT_MAX ? INT_MAX : (int)opset;
     const char *name = np->name && *np->name ? np->name : (np->n_output ? np->output[0] : op_type);
-    n->name = s ? scoped_name(c, pool, s, name) : ox_pool_strdup(pool, name);
+    /* a scoped name may be the call site's own string, which lives in the protobuf */
+    const char *scoped = s ? scoped_name(c, pool, s, name) : name;
+    n->name = scoped ? ox_pool_strdup(pool, scoped) : NULL;
     p->in_names = ox_pool_array(pool, np->n_input ? np->n_input : 1, sizeof(char *));
     p->attrs = attrs;
     if (!n->op_type || !n->domain || !n->name || !p->in_names) return nomem(c);
@@ -475,6 +477,7 @@ static onyx_status finish_nodes(load_ctx *c, ox_graph *g, const pending_node *pe
     for (int i = 0; i < g->n_nodes; i++) {
         ox_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_in; k++) {
+            // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): pend has an entry per node
             const char *name = pend[i].in_names[k];
             if (!*name) {
                 n->in[k] = -1;
@@ -488,6 +491,7 @@ static onyx_status finish_nodes(load_ctx *c, ox_graph *g, const pending_node *pe
             n->in[k] = v;
         }
         for (int k = 0; k < n->n_attr; k++) {
+            // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): pend has an entry per node
             const char *aname = pend[i].attrs[k].name;
             ox_attr_type t = attr_type(pend[i].attrs[k].ap);
             unsigned allowed = ox_attr_types_allowed(n->domain, n->op_type, aname);

@@ -167,6 +167,7 @@ static bool scan_shape(npy_scan *s, npy_header *h)
         if (!scan_dim(s, &d)) return false;
         if (h->rank == ONYX_MAX_RANK)
             return scan_fail(s, ONYX_E_UNSUPPORTED, "shape has more dimensions than onyx supports (8)");
+        // NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): scan_dim succeeded: d is set
         h->dims[h->rank++] = d;
         bool comma = accept(s, ',');
         if (accept(s, ')')) return true;
@@ -310,6 +311,7 @@ static void fortran_to_c(const unsigned char *src, unsigned char *dst, int rank,
     for (int64_t i = 0; i < numel; i++) {
         memcpy(dst + (size_t)i * es, src + (size_t)off * es, es);
         for (int k = rank - 1; k >= 0; k--) {
+            // NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): rank >= 1: stride[0 .. rank) is set
             off += stride[k];
             if (++idx[k] < dims[k]) break;
             off -= stride[k] * dims[k];

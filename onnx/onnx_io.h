@@ -31,6 +31,13 @@ onyx_status ox_tensor_from_proto(const Onnx__TensorProto *tp, const ox_tensor_sr
 /* SparseTensorProto -> dense constant. */
 onyx_status ox_sparse_from_proto(const Onnx__SparseTensorProto *sp, const ox_tensor_src *src,
                                  ox_pool *pool, ox_const **out);
+/* onyx tensor -> TensorProto (name unset): raw_data points at t's data, except for sub-byte
+ * types, packed back into pool (as are dims and the string list). ONYX_E_ARG for an invalid
+ * tensor, ONYX_E_NOMEM. */
+onyx_status ox_tensor_to_proto(const onyx_tensor *t, ox_pool *pool, Onnx__TensorProto *tp);
+/* Writes graph g (m's main graph, or an optimised copy of it) with m's metadata and opsets
+ * as an ONNX model file. */
+onyx_status ox_model_write_file(const onyx_model *m, const ox_graph *g, const char *path, char *err, size_t errcap);
 /* Reads a whole file into an allocator block of *len bytes (+1 NUL). */
 onyx_status ox_read_file(const char *path, const ox_allocator *a, int64_t max_bytes, uint8_t **buf,
                          size_t *len, char *err, size_t errcap);

@@ -511,75 +511,81 @@ onyx_status onyx_tensor_read_pb(const char *path, const onyx_load_options *o, on
     return st;
 }
 
-/* Sub-byte dtypes are packed back on write; strings go to string_data, all else raw_data. */
+/* Sub-byte dtypes are packed back; strings go to string_data, all else to raw_data (pointing
+ * at t's data, not copied). */
+onyx_status ox_tensor_to_proto(const onyx_tensor *t, ox_pool *pool, Onnx__TensorProto *tp)
+{
+    size_t bytes;
+    if (!t || t->rank < 0 || t->rank > ONYX_MAX_RANK || !ox_shape_bytes(t->dtype, t->rank, t->dims, &bytes))
+        return ONYX_E_ARG;
+    int64_t n = ox_tensor_numel(t);
+    onnx__tensor_proto__init(tp);
+    tp->n_dims = (size_t)t->rank;
+    tp->dims = ox_pool_array(pool, (size_t)(t->rank ? t->rank : 1), sizeof(int64_t));
+    if (!tp->dims) return ONYX_E_NOMEM;
+    for (int i = 0; i < t->rank; i++) tp->dims[i] = t->dims[i];
+    tp->has_data_type = 1;
+    tp->data_type = (int32_t)t->dtype;
+    if (t->dtype == ONYX_DTYPE_STRING) {
+        ProtobufCBinaryData *strs = ox_pool_array(pool, (size_t)(n ? n : 1), sizeof *strs);
+        if (!strs) return ONYX_E_NOMEM;
+        for (int64_t i = 0; i < n; i++) {
+            const char *s = ((char *const *)t->data)[i];
+            strs[i].data = (uint8_t *)(uintptr_t)s;
+            strs[i].len = strlen(s);
+        }
+        tp->n_string_data = (size_t)n;
+        tp->string_data = strs;
+        return ONYX_OK;
+    }
+    tp->has_raw_data = 1;
+    int bits = sub_byte_bits(t->dtype);
+    if (bits == 8) { /* raw_data is little-endian, as are all supported hosts */
+        tp->raw_data.data = t->data;
+        tp->raw_data.len = bytes;
+        return ONYX_OK;
+    }
+    size_t packed_len = (size_t)packed_bytes(t->dtype, n);
+    uint8_t *packed = ox_pool_alloc(pool, packed_len ? packed_len : 1, 1);
+    if (!packed) return ONYX_E_NOMEM;
+    int per = 8 / bits;
+    for (int64_t i = 0; i < n; i++)
+        packed[i / per] |= (uint8_t)((((const uint8_t *)t->data)[i] & ((1u << bits) - 1)) << ((i % per) * bits));
+    tp->raw_data.data = packed;
+    tp->raw_data.len = packed_len;
+    return ONYX_OK;
+}
+
 onyx_status onyx_tensor_write_pb(const char *path, const onyx_tensor *t, const char *name,
                                  onyx_error *err)
 {
     char msg[512];
-    size_t bytes;
-    if (!t || t->rank < 0 || t->rank > ONYX_MAX_RANK || !ox_shape_bytes(t->dtype, t->rank, t->dims, &bytes)) {
-        ox_error_set(err, ONYX_E_ARG, "invalid tensor");
-        return ONYX_E_ARG;
+    ox_pool pool;
+    ox_pool_init(&pool, ox_allocator_make(NULL, NULL), 0);
+    Onnx__TensorProto tp;
+    onyx_status st = path ? ox_tensor_to_proto(t, &pool, &tp) : ONYX_E_ARG;
+    if (st) {
+        ox_pool_release(&pool);
+        ox_error_set(err, st, st == ONYX_E_NOMEM ? "out of memory" : "invalid tensor");
+        return st;
     }
-    ox_allocator a = ox_allocator_make(NULL, NULL);
-    int64_t n = ox_tensor_numel(t);
-    Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
-    int64_t dims[ONYX_MAX_RANK];
-    for (int i = 0; i < t->rank; i++) dims[i] = t->dims[i];
-    tp.n_dims = (size_t)t->rank;
-    tp.dims = dims;
-    tp.has_data_type = 1;
-    tp.data_type = (int32_t)t->dtype;
-    tp.name = (char *)(name ? name : "");
-    ProtobufCBinaryData *strs = NULL;
-    uint8_t *packed = NULL;
-    size_t packed_len = 0;
-    if (t->dtype == ONYX_DTYPE_STRING) {
-        strs = ox_calloc(&a, (size_t)(n ? n : 1), sizeof *strs);
-        if (!strs) goto nomem;
-        for (int64_t i = 0; i < n; i++) {
-            const char *s = ((char *const *)t->data)[i];
-            strs[i].data = (uint8_t *)s;
-            strs[i].len = strlen(s);
-        }
-        tp.n_string_data = (size_t)n;
-        tp.string_data = strs;
-    } else {
-        tp.has_raw_data = 1;
-        int bits = sub_byte_bits(t->dtype);
-        if (bits < 8) {
-            packed_len = packed_bytes(t->dtype, n);
-            packed = ox_calloc(&a, packed_len ? packed_len : 1, 1);
-            if (!packed) goto nomem;
-            int per = 8 / bits;
-            for (int64_t i = 0; i < n; i++)
-                packed[i / per] |= (uint8_t)((((const uint8_t *)t->data)[i] & ((1u << bits) - 1)) << ((i % per) * bits));
-            tp.raw_data.data = packed;
-            tp.raw_data.len = packed_len;
-        } else {
-            tp.raw_data.data = t->data;
-            tp.raw_data.len = bytes;
-        }
-    }
+    tp.name = (char *)(uintptr_t)(name ? name : "");
     size_t size = onnx__tensor_proto__get_packed_size(&tp);
-    uint8_t *buf = ox_malloc(&a, size ? size : 1);
-    if (!buf) goto nomem;
+    uint8_t *buf = ox_pool_alloc(&pool, size ? size : 1, 1);
+    if (!buf) {
+        ox_pool_release(&pool);
+        ox_error_set(err, ONYX_E_NOMEM, "out of memory");
+        return ONYX_E_NOMEM;
+    }
     onnx__tensor_proto__pack(&tp, buf);
     FILE *f = fopen(path, "wb");
     bool ok = f && fwrite(buf, 1, size, f) == size;
     if (f && fclose(f) != 0) ok = false;
-    ox_free(&a, buf, size ? size : 1);
-    ox_free(&a, strs, (size_t)(n ? n : 1) * sizeof *strs);
-    ox_free(&a, packed, packed_len ? packed_len : 1);
+    ox_pool_release(&pool);
     if (!ok) {
         snprintf(msg, sizeof msg, "cannot write '%s'", path);
         ox_error_set(err, ONYX_E_IO, msg);
         return ONYX_E_IO;
     }
     return ONYX_OK;
-nomem:
-    ox_free(&a, strs, (size_t)(n ? n : 1) * sizeof *strs);
-    ox_free(&a, packed, packed_len ? packed_len : 1);
-    ox_error_set(err, ONYX_E_NOMEM, "out of memory");
-    return ONYX_E_NOMEM;
 }

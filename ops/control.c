@@ -92,6 +92,7 @@ static onyx_status stack_into(ox_ctx *c, const stack *s, int axis, bool reverse,
     for (int d = 0, k = 0; d < rank; d++) dims[d] = d == axis ? s->n : first->dims[k++];
     out->dtype = first ? first->dtype : dtype;
     out->rank = rank;
+    // cppcheck-suppress uninitvar ; rank >= 1 and the loop above set dims[0 .. rank)
     memcpy(out->dims, dims, sizeof(int64_t) * (size_t)rank);
     size_t bytes;
     if (!ox_shape_bytes(out->dtype, rank, dims, &bytes)) return ox_fail(c, ONYX_E_SHAPE, "invalid scan output shape");
@@ -376,6 +377,7 @@ static onyx_status sequence_map_infer(ox_ctx *c)
         }
         st = c->run_graph(c, body, in, c->n_in, out, c->n_out);
         for (int k = 0; k < c->n_out && !st; k++) {
+            // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): items were allocated for k < n_out
             outs[k].seq.items[j] = out[k].t;
             outs[k].seq.dtype = out[k].t.dtype;
         }

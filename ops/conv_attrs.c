@@ -122,7 +122,7 @@ static onyx_status explicit_dim(ox_ctx *c, int d, bool ceil_mode, ox_window *w)
     if (span < 0)
         return ox_fail(c, ONYX_E_SHAPE,
                        "window of %lld along spatial dim %d exceeds the padded input (%lld)",
-                       (long long)effk, d, (long long)(span + effk));
+                       (long long)effk, d, (long long)span + effk);
     int64_t out = ceil_mode ? (span + s - 1) / s + 1 : span / s + 1;
     if (ceil_mode && (out - 1) * s >= w->in[d] + w->pad_begin[d]) out--;
     w->out[d] = out;

@@ -214,7 +214,7 @@ static void format_float(char *out, size_t cap, double v, onyx_dtype t)
     int nd = 0;
     for (; *s && *s != 'e'; s++)
         if (*s != '.' && nd < (int)sizeof digits) digits[nd++] = *s;
-    int exp = *s ? atoi(s + 1) : 0;
+    int exp = *s ? (int)strtol(s + 1, NULL, 10) : 0;
     while (nd > 1 && digits[nd - 1] == '0') nd--;
     char buf[64];
     int k = 0;
@@ -234,6 +234,7 @@ static void format_float(char *out, size_t cap, double v, onyx_dtype t)
         }
         buf[k] = '\0';
     } else {
+        // NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): "%e" of a finite v has a digit
         buf[k++] = digits[0];
         if (nd > 1) buf[k++] = '.';
         for (int i = 1; i < nd; i++) buf[k++] = digits[i];
@@ -333,7 +334,7 @@ static onyx_status parse_strings(ox_ctx *c, const onyx_tensor *x, int64_t at, in
         }
         if (!ok)
             return ox_fail(c, ONYX_E_ARG, "element %lld (\"%.40s\") is not a number",
-                           (long long)(at + k), s);
+                           (long long)at + k, s);
     }
     return ONYX_OK;
 }

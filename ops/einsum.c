@@ -123,6 +123,7 @@ static onyx_status parse_equation(ox_ctx *c, einsum_eq *q)
     size_t start = 0;
     for (int k = 0; k < q->n_ops; k++) {
         size_t end = start;
+        // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): lhs_len <= len (arrow is in s)
         while (end < lhs_len && s[end] != ',') end++;
         if (end == lhs_len && k + 1 < q->n_ops)
             return ox_fail(c, ONYX_E_ARG, "equation has fewer terms than the %d inputs", q->n_ops);

@@ -1,10 +1,11 @@
 /* image.c — ImageDecoder: an encoded image (a 1-D uint8 tensor holding a PNG, JPEG, BMP,
- * PNM or TIFF file) to [H, W, C] uint8 pixels, C = 3 for RGB / BGR and 1 for Grayscale.
+ * PNM, TIFF, WebP or JPEG 2000 file) to [H, W, C] uint8 pixels, C = 3 for RGB / BGR and 1
+ * for Grayscale.
  *
  * The output shape is the image's, so infer reads the header (ox_need_value); run decodes
  * (ops/image_codec.c). As the spec asks, data that cannot be decoded (no image, a corrupt
- * header) gives an empty [0, 0, C] tensor; formats recognised but not supported here (WebP,
- * JPEG 2000, compressed TIFF …) are an error, so that they are not mistaken for bad data. */
+ * header) gives an empty [0, 0, C] tensor; formats recognised but not supported here
+ * (animated WebP, compressed TIFF …) are an error, so that they are not mistaken for bad data. */
 #include <string.h>
 
 #include "image_codec.h"

@@ -1,8 +1,9 @@
 /* image_codec.c — image decoding for ImageDecoder (see image_codec.h).
  *
- * The format is recognised by its signature. Every decoder writes 8-bit RGB, as the
- * reference (Pillow) produces it: 16-bit samples keep their high byte, alpha is dropped,
- * palettes and gray are expanded; no gamma or colour management is applied.
+ * The format is recognised by its signature (WebP and JPEG 2000 are decoded in
+ * image_codec_extra.c). Every decoder writes 8-bit RGB, as the reference (Pillow) produces
+ * it: 16-bit samples keep their high byte, alpha is dropped, palettes and gray are
+ * expanded; no gamma or colour management is applied.
  *
  * libpng and libjpeg report errors by longjmp out of their error callbacks. Each library's
  * state (and everything else the decoding function touches after setjmp) lives in a job
@@ -272,9 +273,10 @@ static onyx_status bmp_size(const uint8_t *d, size_t n, int64_t *h, int64_t *w, 
 {
     bmp b;
     onyx_status st = bmp_parse(d, n, &b, why, cap);
+    if (st) return st; /* b is partly unset */
     *h = b.h;
     *w = b.w;
-    return st;
+    return ONYX_OK;
 }
 
 static onyx_status bmp_decode(const uint8_t *d, size_t n, int64_t h, int64_t w, uint8_t *rgb, char *why, size_t cap)
@@ -355,9 +357,10 @@ static onyx_status pnm_size(const uint8_t *d, size_t n, int64_t *h, int64_t *w, 
 {
     pnm p;
     onyx_status st = pnm_parse(d, n, &p, why, cap);
+    if (st) return st; /* p is partly unset */
     *h = p.h;
     *w = p.w;
-    return st;
+    return ONYX_OK;
 }
 
 static onyx_status pnm_decode(const uint8_t *d, size_t n, int64_t h, int64_t w, uint8_t *rgb, char *why, size_t cap)
@@ -542,6 +545,8 @@ typedef struct codec {
 static const codec codecs[] = {
     {"PNG", png_size, png_decode},   {"JPEG", jpeg_size, jpeg_decode}, {"BMP", bmp_size, bmp_decode},
     {"PNM", pnm_size, pnm_decode},   {"TIFF", tiff_size, tiff_decode},
+    {"WebP", ox_webp_size, ox_webp_decode}, /* these two in image_codec_extra.c */
+    {"JPEG 2000", ox_jp2_size, ox_jp2_decode},
 };
 
 /* The codec for the data's signature; NULL with *st and why set if there is none. */
@@ -549,20 +554,15 @@ static const codec *find_codec(const uint8_t *d, size_t n, onyx_status *st, char
 {
     static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     static const uint8_t jp2_sig[12] = {0, 0, 0, 12, 'j', 'P', ' ', ' ', '\r', '\n', 0x87, '\n'};
-    *st = ONYX_E_UNSUPPORTED;
     if (n >= 8 && !memcmp(d, png_sig, 8)) return &codecs[0];
     if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return &codecs[1];
     if (n >= 2 && d[0] == 'B' && d[1] == 'M') return &codecs[2];
     if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6') return &codecs[3];
     if (n >= 8 && (!memcmp(d, "II*\0", 4) || !memcmp(d, "MM\0*", 4))) return &codecs[4];
-    if (n >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4)) {
-        ox_errf(why, cap, *st, "WebP images are not supported");
-    } else if ((n >= 12 && !memcmp(d, jp2_sig, 12)) || (n >= 4 && !memcmp(d, "\xFF\x4F\xFF\x51", 4))) {
-        ox_errf(why, cap, *st, "JPEG 2000 images are not supported");
-    } else {
-        *st = ONYX_E_ARG;
-        ox_errf(why, cap, *st, "the data is not an image in a known format");
-    }
+    if (n >= 12 && !memcmp(d, "RIFF", 4) && !memcmp(d + 8, "WEBP", 4)) return &codecs[5];
+    if ((n >= 12 && !memcmp(d, jp2_sig, 12)) || (n >= 4 && !memcmp(d, "\xFF\x4F\xFF\x51", 4))) return &codecs[6];
+    *st = ONYX_E_ARG;
+    ox_errf(why, cap, *st, "the data is not an image in a known format");
     return NULL;
 }
 

@@ -591,7 +591,7 @@ static onyx_status tree_run(ox_ctx *c)
     if (tree_scratch(&f, threads) > c->scratch_bytes)
         return ox_fail(c, ONYX_E_INTERNAL, "scratch for the trees is missing");
     int64_t *member_at = c->scratch;
-    double *acc = (double *)(member_at + f.n_nodes);
+    double *acc = (double *)(void *)((char *)c->scratch + f.n_nodes * sizeof(int64_t));
     for (size_t i = 0, k = 0; i < f.n_nodes; i++) {
         member_at[i] = (int64_t)k;
         if (((const uint8_t *)f.modes->data)[i] != MODE_MEMBER) continue;

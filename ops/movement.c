@@ -29,7 +29,7 @@ static elem zero_elem(onyx_dtype t)
     elem e = {{0, 0}};
     if (t == ONYX_DTYPE_STRING) {
         const char *empty = "";
-        memcpy(&e, &empty, sizeof empty);
+        memcpy(&e, &empty, sizeof(const char *));
     }
     return e;
 }
@@ -282,6 +282,7 @@ static onyx_status tile_infer(ox_ctx *c)
     size_t es;
     if ((st = ox_elem_size(c, x->dtype, &es)) || (st = tile_repeats(c, rep))) return st;
     for (int k = 0; k < x->rank; k++) {
+        // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): tile_repeats set rep[0 .. rank)
         if (rep[k] > 0 && x->dims[k] > INT64_MAX / rep[k])
             return ox_fail(c, ONYX_E_SHAPE, "output too large");
         dims[k] = x->dims[k] * rep[k];
@@ -663,6 +664,7 @@ static onyx_status range_infer_count(ox_ctx *c, int64_t *count)
     }
     diff = step > 0 ? (uint64_t)b - (uint64_t)a : (uint64_t)a - (uint64_t)b;
     mag = step > 0 ? (uint64_t)step : 0 - (uint64_t)step;
+    // cppcheck-suppress zerodivcond ; step != 0 was checked above, so mag > 0
     uint64_t n = diff / mag + (diff % mag != 0);
     if (n > (uint64_t)INT64_MAX) return ox_fail(c, ONYX_E_SHAPE, "output too large");
     *count = (int64_t)n;
@@ -885,6 +887,7 @@ static onyx_status col2im_run(ox_ctx *c)
     /* Planes are independent and each pixel is summed by one thread in a fixed order. */
 #ifdef _OPENMP
     int nt = planes < c->threads ? (int)planes : c->threads;
+    (void)nt; /* read by the pragma only, which the analyzer does not see */
 #pragma omp parallel for num_threads(nt > 0 ? nt : 1) schedule(static)
 #endif
     for (int64_t plane = 0; plane < planes; plane++) col2im_plane(&g, x, y, plane);

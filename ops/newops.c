@@ -50,6 +50,7 @@ static onyx_status bitcast_infer(ox_ctx *c)
  * Reinterpreting takes the element's low `bits` bits and stores them in the target's form. */
 static void bitcast_sub_byte(const uint8_t *src, uint8_t *dst, int64_t n, int bits, bool to_signed)
 {
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): bits is 2 or 4
     const unsigned mask = (1u << bits) - 1u, sign = 1u << (bits - 1);
     for (int64_t i = 0; i < n; i++) {
         const unsigned v = src[i] & mask;

@@ -104,7 +104,7 @@ static onyx_status linear_heads(ox_ctx *c, linear_attn *a)
     /* hkv <= hq and dk <= the query's last dim, so this product cannot overflow. */
     if (klast != a->hkv * a->dk)
         return ox_fail(c, ONYX_E_SHAPE, "key's last dim %lld is not kv_num_heads * d_k = %lld",
-                       (long long)klast, (long long)(a->hkv * a->dk));
+                       (long long)klast, (long long)a->hkv * a->dk);
     return ONYX_OK;
 }
 
@@ -119,7 +119,7 @@ static onyx_status linear_gates(ox_ctx *c, linear_attn *a)
         if (!a->decay_per_head && last != a->hkv * a->dk)
             return ox_fail(c, ONYX_E_SHAPE, "decay's last dim %lld is neither kv_num_heads (%lld) "
                            "nor kv_num_heads * d_k (%lld)", (long long)last, (long long)a->hkv,
-                           (long long)(a->hkv * a->dk));
+                           (long long)a->hkv * a->dk);
     }
     if (a->beta) {
         if ((st = packed_3d(c, LA_BETA, "beta", &last))) return st;

@@ -63,6 +63,7 @@ static void unflatten(int nd, const int64_t *dims, int64_t i, int64_t *coord)
 static bool next_in_box(int nd, const int64_t *lo, const int64_t *hi, int64_t *k)
 {
     for (int d = nd - 1; d >= 0; d--) {
+        // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): 1 <= nd <= rank, no wrap
         if (++k[d] < hi[d]) return true;
         k[d] = lo[d];
     }

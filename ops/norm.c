@@ -380,6 +380,7 @@ static void row_norm_row(ox_ctx *c, const row_norm *r, const double *scale, cons
     for (int64_t i = 0; i < r->cols; i += CHUNK) {
         const int64_t m = chunk_len(i, r->cols);
         load(x, off + i, m, buf);
+        // NOLINTNEXTLINE(clang-analyzer-core.NullDereference): s is in the scratch (non-empty rows)
         for (int64_t j = 0; j < m; j++) buf[j] = (buf[j] - mean) * inv * s[i + j];
         if (b)
             for (int64_t j = 0; j < m; j++) buf[j] += b[i + j];

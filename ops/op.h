@@ -99,6 +99,9 @@ unsigned ox_attr_types_allowed(const char *domain, const char *op, const char *n
 
 /* Reports an error: "node 'NAME' (OpType): <message>". Returns st. */
 onyx_status ox_fail(ox_ctx *c, onyx_status st, const char *fmt, ...) OX_PRINTF(3, 4);
+#ifdef __clang_analyzer__ /* see ox_lint_status in internal.h */
+#define ox_fail(c, st, ...) ox_lint_status((st), ox_fail((c), (st), __VA_ARGS__))
+#endif
 
 /* Attributes, with defaults when absent. ox_attr_ints returns the count (0 if absent) and
  * points *out at the values. A present attribute of the wrong type is an error reported by

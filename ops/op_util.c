@@ -5,7 +5,7 @@
 #include "op.h"
 #include "smallfloat.h"
 
-onyx_status ox_fail(ox_ctx *c, onyx_status st, const char *fmt, ...)
+onyx_status (ox_fail)(ox_ctx *c, onyx_status st, const char *fmt, ...) /* (name): not op.h's analyzer macro */
 {
     if (!c->msg || c->msg_cap == 0) return st;
     int n = snprintf(c->msg, c->msg_cap, "node '%s' (%s): ", c->node->name, c->node->op_type);
@@ -200,8 +200,8 @@ onyx_status ox_expect_dtype(ox_ctx *c, int i, const onyx_dtype *allowed)
     if (i >= c->n_in || !c->in[i]) return ox_fail(c, ONYX_E_ARG, "input %d is missing", i);
     for (const onyx_dtype *a = allowed; *a; a++)
         if (c->in[i]->dtype == *a) return ONYX_OK;
-    return ox_fail(c, ONYX_E_UNSUPPORTED, "input %d ('%s') has unsupported dtype %s", i,
-                   c->node->in[i] >= 0 ? "" : "", onyx_dtype_name(c->in[i]->dtype));
+    return ox_fail(c, ONYX_E_UNSUPPORTED, "input %d ('') has unsupported dtype %s", i,
+                   onyx_dtype_name(c->in[i]->dtype));
 }
 
 onyx_status ox_need_value(ox_ctx *c, int i)

@@ -409,10 +409,10 @@ static onyx_status run_common(ox_ctx *c, bool upsample)
     resize_spec p;
     int taps[ONYX_MAX_RANK];
     scratch_layout l;
-    onyx_status st = read_spec(c, upsample, &p);
-    if (!st) st = axis_taps(c, &p, taps);
-    if (!st) st = plan_scratch(c, &p, taps, &l);
-    if (st || (st = ox_check_scratch(c, l.total))) return st;
+    onyx_status st;
+    if ((st = read_spec(c, upsample, &p)) || (st = axis_taps(c, &p, taps)) ||
+        (st = plan_scratch(c, &p, taps, &l)) || (st = ox_check_scratch(c, l.total)))
+        return st;
     ox_resize_axis ax[ONYX_MAX_RANK];
     build_tables(&p, taps, &l, c->scratch, ax);
     if (p.interp) {

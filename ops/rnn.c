@@ -81,7 +81,7 @@ static onyx_status read_activations(ox_ctx *c, ox_rnn_desc *d)
     size_t n = a ? a->n : 0;
     /* RNN's schema default lists Tanh twice, so a one-direction RNN may carry two names. */
     if (n == 2 && d->kind == OX_RNN_SIMPLE && d->dirs == 1) n = 1;
-    if (n != 0 && n != (size_t)(per_dir * d->dirs))
+    if (n != 0 && n != (size_t)per_dir * (size_t)d->dirs)
         return ox_fail(c, ONYX_E_ARG, "attribute 'activations' has %zu names, expected %d",
                        a->n, per_dir * d->dirs);
     const float *alpha, *beta;

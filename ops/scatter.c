@@ -579,6 +579,7 @@ static onyx_status tensor_scatter_run(ox_ctx *c)
     for (int64_t pi = 0; pi < prefix; pi++) {
         (void)tensor_scatter_start(c, pi / per_batch, max_len, len, circular, &start); /* checked */
         for (int64_t s = 0; s < len; s++) {
+            // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): each start was checked
             int64_t at = circular ? (start + s) % max_len : start + s;
             memcpy(y + (size_t)(pi * max_len + at) * row, u + (size_t)(pi * len + s) * row, row);
         }

@@ -258,6 +258,7 @@ static onyx_status concat_infer(ox_ctx *c)
     if ((st = make_tensor(c, out, first->dtype, rank, dims))) return st;
     size_t es = onyx_dtype_size(first->dtype);
     int64_t outer = 1, inner = 1;
+    // NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): axis < rank and dims[0 .. rank) is set
     for (int d = 0; d < axis; d++) outer *= dims[d];
     for (int d = axis + 1; d < rank; d++) inner *= dims[d];
     size_t out_row = (size_t)along * (size_t)inner * es;

@@ -124,6 +124,7 @@ static onyx_status reshape_infer(ox_ctx *c)
     if ((st = reshape_target(c, dims, &n))) return st;
     /* 0 copies the input dim unless allowzero (opset 14+) makes it a literal 0. */
     bool allowzero = c->opset >= 14 && ox_attr_int(c, "allowzero", 0) != 0;
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): reshape_target set n, it succeeded
     for (int i = 0; i < n; i++) {
         if (dims[i] == -1) {
             if (infer_at >= 0) return ox_fail(c, ONYX_E_ARG, "shape has more than one -1");

@@ -332,13 +332,27 @@ static onyx_status split_run(ox_ctx *c)
  * lazy quantifiers (laziness does not change whether a full match exists), a leading (?i),
  * and `.` (which in RE2 excludes newline). \b and \B are passed on as glibc's extensions.
  * Matching is by bytes: `.` and classes see one byte of a multi-byte UTF-8 character.
- * Anything else RE2-specific (\p{..}, \Q..\E, other flags) is refused. */
-#define REGEX_MAX 4096 /* translated pattern size limit (a stack buffer) */
+ * Anything else RE2-specific (\p{..}, \Q..\E, other flags) is refused. As in RE2, a
+ * repetition operator right after another (a**, a+*, a{2}*, a*??) and a ')' closing no
+ * group are errors (the latter would otherwise close the anchoring group).
+ *
+ * Limits (fuzzing found each): glibc's regcomp copies a repeated expression once per count
+ * of {n,m} and twice for '+', so nested repeats grow exponentially ((((a+)+)+)… doubles per
+ * level), and its epsilon closures grow with the cube of the nesting of loops ((((a*)*)*)…).
+ * The translation counts the atoms regcomp will make and how deeply repeats nest, and
+ * refuses patterns beyond REGEX_ATOMS or REGEX_NEST (RE2, too, refuses programs beyond its
+ * memory budget). regexec's time still grows with the subject's length times the square of
+ * the atoms of a pattern of optional parts: glibc's matcher is not RE2's linear one. */
+#define REGEX_MAX 4096   /* translated pattern size limit (a stack buffer) */
+#define REGEX_ATOMS 4096 /* atoms once regcomp has copied the repeated expressions */
+#define REGEX_NEST 16    /* repeats applied to repeats (nested loops) */
+#define REGEX_DEPTH 1000 /* nested groups tracked while counting */
 
 typedef struct rx_out {
     char buf[REGEX_MAX];
     size_t n;
     bool overflow;
+    bool invalid; /* the reason rx_translate gives is an error in the pattern, not a limit */
 } rx_out;
 
 static void rx_puts(rx_out *o, const char *s)
@@ -468,28 +482,93 @@ static const char *rx_bracket(const char **pp, rx_out *o)
 }
 
 /* Reads a repetition "n}", "n,}" or "n,m}" at p (just after '{'): returns the end (past
- * '}'), p itself if the text is no repetition, NULL if a count exceeds RE2's limit of 1000. */
-static const char *rx_repeat(const char *p)
+ * '}'), p itself if the text is no repetition, NULL if a count exceeds RE2's limit of 1000.
+ * *copies bounds how many copies of the repeated expression regcomp makes (last count + 1). */
+static const char *rx_repeat(const char *p, uint32_t *copies)
 {
     const char *q = p;
+    uint32_t last = 0;
     for (int part = 0; part < 2; part++) {
         long v = 0;
         const char *digits = q;
         while (*q >= '0' && *q <= '9' && v <= 1000) v = v * 10 + (*q++ - '0');
         if (v > 1000) return NULL;
         if (q == digits && part == 0) return p; /* the first count is required */
-        if (*q == '}') return q + 1;
+        if (q != digits) last = (uint32_t)v;
+        if (*q == '}') {
+            *copies = last + 1;
+            return q + 1;
+        }
         if (*q != ',' || part == 1) return p;
         q++;
     }
     return p;
 }
 
-/* Translates an RE2 pattern into o (anchored); returns NULL or what is unsupported. */
+/* What regcomp will make of the pattern, counted as it is translated: atoms (characters,
+ * classes, anchors) with the copies repeats make, and how deeply repeats nest. Per open
+ * group: its atoms so far, the last atom or group's (what a quantifier repeats; 0 after '('
+ * or '|'), and the deepest nesting of repeats in it and in its last item. Sizes only grow,
+ * so once the total is above REGEX_ATOMS it stays there. */
+typedef struct rx_size {
+    uint32_t total;
+    int depth;
+    struct {
+        uint32_t sum, last;
+        int nest, last_nest;
+    } g[REGEX_DEPTH + 1];
+} rx_size;
+
+static void rx_size_atom(rx_size *z)
+{
+    z->g[z->depth].sum++;
+    z->g[z->depth].last = 1;
+    z->g[z->depth].last_nest = 0;
+    z->total++;
+}
+
+/* The last atom or group repeated: copies >= 1 of it in all (at most 1001); false if
+ * repeats now nest deeper than REGEX_NEST. */
+static bool rx_size_repeat(rx_size *z, uint32_t copies)
+{
+    uint32_t more = z->g[z->depth].last * (copies - 1); /* last <= total <= REGEX_ATOMS: no overflow */
+    z->g[z->depth].sum += more;
+    z->g[z->depth].last += more;
+    z->total += more;
+    int nest = ++z->g[z->depth].last_nest;
+    if (nest > z->g[z->depth].nest) z->g[z->depth].nest = nest;
+    return nest <= REGEX_NEST;
+}
+
+static bool rx_size_open(rx_size *z)
+{
+    if (z->depth == REGEX_DEPTH) return false;
+    z->depth++;
+    z->g[z->depth].sum = z->g[z->depth].last = 0;
+    z->g[z->depth].nest = z->g[z->depth].last_nest = 0;
+    return true;
+}
+
+/* False for a ')' closing no group (it would close the anchoring group around the pattern). */
+static bool rx_size_close(rx_size *z)
+{
+    if (z->depth == 0) return false;
+    uint32_t sum = z->g[z->depth].sum;
+    int nest = z->g[z->depth].nest;
+    z->depth--;
+    z->g[z->depth].sum += sum;
+    z->g[z->depth].last = sum;
+    z->g[z->depth].last_nest = nest;
+    if (nest > z->g[z->depth].nest) z->g[z->depth].nest = nest;
+    return true;
+}
+
+/* Translates an RE2 pattern into o (anchored); returns NULL or what is unsupported (or, with
+ * o->invalid set, what is wrong with the pattern). */
 static const char *rx_translate(const char *p, rx_out *o, int *cflags)
 {
     o->n = 0;
-    o->overflow = false;
+    o->overflow = o->invalid = false;
     o->buf[0] = 0;
     *cflags = REG_EXTENDED | REG_NOSUB;
     if (!strncmp(p, "(?i)", 4)) {
@@ -497,10 +576,16 @@ static const char *rx_translate(const char *p, rx_out *o, int *cflags)
         p += 4;
     }
     rx_puts(o, "^(");
-    bool after_quantifier = false;
+    enum { NONE, REPEAT, LAZY } after = NONE; /* what the previous token was */
+    rx_size z;
+    z.total = 0;
+    z.depth = 0;
+    z.g[0].sum = z.g[0].last = 0;
+    z.g[0].nest = z.g[0].last_nest = 0;
     while (*p) {
         char ch = *p++;
-        bool quantifier = false;
+        bool atom = true;
+        uint32_t copies = 0; /* a repeat: the copies regcomp makes */
         const char *err = NULL;
         switch (ch) {
         case '\\': {
@@ -534,31 +619,58 @@ static const char *rx_translate(const char *p, rx_out *o, int *cflags)
                     p = end + 1;
                 } else return "unsupported (? group or flag";
             }
+            if (!rx_size_open(&z)) return "groups nested too deeply";
             rx_putc(o, '(');
+            atom = false;
+            break;
+        case ')':
+            if (!rx_size_close(&z)) {
+                o->invalid = true;
+                return "unmatched )";
+            }
+            rx_putc(o, ch);
+            atom = false;
+            break;
+        case '|':
+            z.g[z.depth].last = 0;
+            z.g[z.depth].last_nest = 0;
+            rx_putc(o, ch);
+            atom = false;
             break;
         case '*': case '+': case '?':
-            /* a '?' after a quantifier makes it lazy: drop it */
-            if (ch == '?' && after_quantifier) break;
+            atom = false;
+            if (ch == '?' && after == REPEAT) { /* a '?' after a quantifier makes it lazy: drop it */
+                after = LAZY;
+                continue;
+            }
             rx_putc(o, ch);
-            quantifier = true;
+            copies = ch == '+' ? 2 : 1; /* regcomp: x+ is x x* */
             break;
         case '{': {
-            const char *end = rx_repeat(p);
+            const char *end = rx_repeat(p, &copies);
             if (end == p) { /* not a repetition: a literal '{', as in RE2 */
+                copies = 0;
                 rx_puts(o, "[{]");
                 break;
             }
             if (!end) return "repeat count above 1000";
             rx_putc(o, '{');
             for (; p < end; p++) rx_putc(o, *p);
-            quantifier = true;
+            atom = false;
             break;
         }
         case '}': rx_puts(o, "[}]"); break;
         default: rx_putc(o, ch); break;
         }
         if (err) return err;
-        after_quantifier = quantifier;
+        if (copies && after != NONE) { /* RE2: "bad repetition operator" (a**, a+*, a{2}*, a*??) */
+            o->invalid = true;
+            return "repetition operator after another";
+        }
+        if (copies && !rx_size_repeat(&z, copies)) return "repeats nested too deeply";
+        if (atom) rx_size_atom(&z);
+        if (z.total > REGEX_ATOMS) return "pattern too large once its repeats are expanded";
+        after = copies ? REPEAT : NONE;
     }
     rx_puts(o, ")$");
     return o->overflow ? "pattern too long" : NULL;
@@ -572,6 +684,7 @@ static onyx_status regex_compile(ox_ctx *c, regex_t *re)
     rx_out o;
     int cflags;
     const char *why = rx_translate(pattern, &o, &cflags);
+    if (why && o.invalid) return ox_fail(c, ONYX_E_ARG, "regex '%s' is invalid: %s", pattern, why);
     if (why) return ox_fail(c, ONYX_E_UNSUPPORTED, "regex '%s': %s", pattern, why);
     int rc = regcomp(re, o.buf, cflags);
     if (rc) {
@@ -695,6 +808,7 @@ static int64_t tfidf_lookup(const tfidf *t, const onyx_tensor *x, int64_t at, in
     }
     int64_t start = t->counts[n - 1];
     int64_t end = n < (int64_t)t->n_counts ? t->counts[n] : (int64_t)t->pool_len;
+    // NOLINTNEXTLINE(clang-analyzer-core.DivideZero): n >= min_gram_length >= 1
     for (int64_t g = (end - start) / n - 1; g >= 0; g--) {
         int64_t j = 0;
         while (j < n && tfidf_item_eq(t, (size_t)(start + g * n + j), x, at + j * step)) j++;

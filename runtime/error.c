@@ -29,7 +29,7 @@ onyx_status ox_verrf(char *buf, size_t cap, onyx_status st, const char *fmt, va_
     return st;
 }
 
-onyx_status ox_errf(char *buf, size_t cap, onyx_status st, const char *fmt, ...)
+onyx_status (ox_errf)(char *buf, size_t cap, onyx_status st, const char *fmt, ...) /* (name): not the analyzer macro */
 {
     va_list ap;
     va_start(ap, fmt);

@@ -14,6 +14,45 @@ ox_graph *ox_graph_new(ox_pool *pool, ox_graph *parent)
     return g;
 }
 
+/* Copies count elements of size bytes into pool (a 1-element block for an empty array, as
+ * the builders keep). */
+static void *dup_array(ox_pool *pool, const void *src, size_t count, size_t size, bool *ok)
+{
+    void *d = ox_pool_array(pool, count ? count : 1, size);
+    if (d && count) memcpy(d, src, count * size);
+    if (!d) *ok = false;
+    return d;
+}
+
+ox_graph *ox_graph_clone(const ox_graph *g, ox_pool *pool)
+{
+    ox_graph *c = ox_pool_alloc(pool, sizeof *c, 8);
+    if (!c) return NULL;
+    *c = *g;
+    c->pool = pool;
+    bool ok = true;
+    c->values = dup_array(pool, g->values, (size_t)g->n_values, sizeof *g->values, &ok);
+    c->cap_values = g->n_values;
+    c->hash = dup_array(pool, g->hash, (size_t)g->hash_cap, sizeof *g->hash, &ok);
+    c->nodes = dup_array(pool, g->nodes, (size_t)g->n_nodes, sizeof *g->nodes, &ok);
+    c->cap_nodes = g->n_nodes;
+    c->inputs = dup_array(pool, g->inputs, (size_t)g->n_inputs, sizeof *g->inputs, &ok);
+    c->outputs = dup_array(pool, g->outputs, (size_t)g->n_outputs, sizeof *g->outputs, &ok);
+    for (int i = 0; ok && i < c->n_nodes; i++) {
+        ox_node *n = &c->nodes[i];
+        /* the builders never leave these NULL: keep a 1-element block for empty lists too */
+        int n_in = ox_node_inputs(n);
+        int *in = ox_pool_array(pool, (size_t)(n_in ? n_in : 1), sizeof(int));
+        int *out = ox_pool_array(pool, (size_t)(n->n_out ? n->n_out : 1), sizeof(int));
+        if (!in || !out) return NULL;
+        if (n_in) memcpy(in, n->in, (size_t)n_in * sizeof(int));
+        if (n->n_out) memcpy(out, n->out, (size_t)n->n_out * sizeof(int));
+        n->in = in;
+        n->out = out;
+    }
+    return ok ? c : NULL;
+}
+
 static uint32_t hash_name(const char *s)
 {
     uint32_t h = 2166136261u; /* FNV-1a */

@@ -126,6 +126,11 @@ struct ox_graph {
 
 /* Creates an empty graph in pool. */
 ox_graph *ox_graph_new(ox_pool *pool, ox_graph *parent);
+/* A copy of g in pool that can be rewired without touching g: its own values, name hash,
+ * nodes (with their input/output index arrays), inputs and outputs. Attributes, subgraphs,
+ * constants and strings are shared with g, so the copy lives no longer than g's pool. NULL
+ * when out of memory. */
+ox_graph *ox_graph_clone(const ox_graph *g, ox_pool *pool);
 /* Index of the value named `name` in g (not parents), or -1. */
 int ox_graph_find(const ox_graph *g, const char *name);
 /* Finds or creates the value `name`; -1 on allocation failure. */

@@ -113,3 +113,42 @@ onyx_status onyx_model_node(const onyx_model *m, size_t i, const char **op_type,
     if (supported) *supported = n->op != NULL;
     return ONYX_OK;
 }
+
+/* Nodes of the main graph without an implementation. */
+static int main_unsupported(const ox_graph *g)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) n += !g->nodes[i].op;
+    return n;
+}
+
+onyx_status onyx_model_optimize(onyx_model *m, int level, onyx_error *err)
+{
+    if (!m) {
+        ox_error_set(err, ONYX_E_ARG, "null argument");
+        return ONYX_E_ARG;
+    }
+    if (level <= 0) return ONYX_OK;
+    char msg[512];
+    ox_opt_stats stats;
+    memset(&stats, 0, sizeof stats);
+    onyx_status st;
+    /* the old graph stays in the pool: sessions made before keep using it */
+    ox_graph *g = ox_optimized_copy(m->graph, level, &m->pool, &stats, &st, msg, sizeof msg);
+    if (!g) {
+        ox_error_set(err, st, msg);
+        return st;
+    }
+    m->n_unsupported -= main_unsupported(m->graph) - main_unsupported(g);
+    m->graph = g;
+    for (int p = 0; p < OX_PASS_COUNT; p++) m->opt_stats.fired[p] += stats.fired[p];
+    return ONYX_OK;
+}
+
+onyx_status onyx_model_opt_pass(const onyx_model *m, size_t i, const char **name, int64_t *count)
+{
+    if (!m || i >= OX_PASS_COUNT) return ONYX_E_ARG;
+    if (name) *name = ox_pass_name((ox_pass)i);
+    if (count) *count = m->opt_stats.fired[i];
+    return ONYX_OK;
+}

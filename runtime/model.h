@@ -3,6 +3,7 @@
 #define ONYX_MODEL_H
 
 #include "ir.h"
+#include "opt/opt.h"
 
 struct onyx_model {
     ox_allocator alloc;
@@ -14,6 +15,7 @@ struct onyx_model {
     const char *producer_name, *producer_version, *domain;
     onyx_load_options opts; /* with defaults filled in */
     int n_unsupported;
+    ox_opt_stats opt_stats; /* what onyx_model_optimize did */
 };
 
 /* Fills defaults for absent or zero options. */

@@ -194,6 +194,25 @@ onyx_status onyx_model_opset(const onyx_model *m, size_t i, const char **domain,
 onyx_status onyx_model_node(const onyx_model *m, size_t i, const char **op_type, const char **domain,
                             int64_t *opset, int *supported);
 
+/* ---- optimising and saving models ------------------------------------------------------- */
+
+/* Optimises m's main graph in place at `level`, as a session does on its own copy with
+ * onyx_session_options.opt_level (1: remove dead nodes, Identity, inference-mode Dropout and
+ * Casts to the same type; 2: also fold BatchNormalization into Conv/Gemm and fuse MatMul +
+ * bias Add into Gemm). Results are unchanged up to float rounding. Bodies of If/Loop/Scan
+ * are left as they are. Introspection (onyx_model_get_meta, onyx_model_node) and
+ * onyx_model_save_file then see the optimised graph; sessions created before keep the graph
+ * they had. Not safe while another thread uses m. Level <= 0 does nothing. */
+onyx_status onyx_model_optimize(onyx_model *m, int level, onyx_error *err);
+/* Optimisation pass i (0, 1, … until ONYX_E_ARG): its name and how many rewrites it made in
+ * the onyx_model_optimize calls on m (a removed node, a folded BatchNormalization …). */
+onyx_status onyx_model_opt_pass(const onyx_model *m, size_t i, const char **name, int64_t *count);
+/* Writes m as an ONNX model file: opsets, graph inputs and outputs with their types,
+ * initializers (raw data), nodes with every attribute, subgraphs, value_info where types
+ * are known. Doc strings and metadata are not kept; model-local functions are written as
+ * the nodes they were inlined into. Files over 2 GiB (external data) are ONYX_E_LIMIT. */
+onyx_status onyx_model_save_file(const onyx_model *m, const char *path, onyx_error *err);
+
 /* The operators this build implements (the op resolver's table), for docs and tools. Each
  * row covers model opsets [min_opset, max_opset] of its domain ("" = ai.onnx). */
 size_t onyx_op_count(void);

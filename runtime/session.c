@@ -74,6 +74,7 @@ void onyx_session_free(onyx_session *s)
     ox_free(&a, s->children, (size_t)s->cap_children * sizeof *s->children);
     ox_pool_release(&s->plan_pool);
     ox_pool_release(&s->run_pool);
+    ox_pool_release(&s->opt_pool);
     if (s->arena_owned) ox_free_aligned(&a, s->arena);
     ox_free(&a, s->bound, (size_t)(s->n_bound ? s->n_bound : 1) * sizeof(int));
     ox_free(&a, s->run_vals, (size_t)(s->n_bound ? s->n_bound : 1) * sizeof(ox_val));
@@ -106,6 +107,18 @@ onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options 
     if (!s) {
         ox_error_set(err, ONYX_E_NOMEM, "out of memory");
         return ONYX_E_NOMEM;
+    }
+    if (opts.opt_level >= 1) { /* on a copy: the model is shared and stays as it is */
+        char msg[512];
+        onyx_status st;
+        ox_pool_init(&s->opt_pool, a, (size_t)m->opts.max_total_bytes);
+        const ox_graph *g = ox_optimized_copy(m->graph, opts.opt_level, &s->opt_pool, NULL, &st, msg, sizeof msg);
+        if (!g) {
+            ox_error_set(err, st, msg);
+            onyx_session_free(s);
+            return st;
+        }
+        s->g = g;
     }
     if (opts.arena) {
         s->arena = opts.arena;

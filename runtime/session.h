@@ -43,7 +43,8 @@ typedef struct ox_child {
 
 struct onyx_session {
     const onyx_model *m;
-    const ox_graph *g;
+    const ox_graph *g;      /* the model's graph, an optimised copy of it, or a body */
+    ox_pool opt_pool;       /* the optimised copy (the caller's session only) */
     onyx_session *parent;   /* children: the session running the enclosing graph */
     onyx_session_options opts;
     ox_allocator alloc;

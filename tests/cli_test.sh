@@ -45,6 +45,8 @@ expect_fail "missing model" "cannot open" "$cli" run "$tmp/nope.onnx"
 head -c 3000 $digits > "$tmp/trunc.onnx"
 expect_fail "truncated model" "parse\|not a valid" "$cli" run "$tmp/trunc.onnx" --input tools/demo/digit_input.npy
 expect_fail "missing input" "image" "$cli" run $digits
+expect_fail "optimize to an unwritable path" "cannot create" "$cli" optimize $digits "$tmp/no/such/dir.onnx"
+expect_fail "optimize needs two paths" "usage" "$cli" optimize $digits
 
 # Generated models against onnxruntime (exact names, dtypes, shapes; values within 1e-4).
 if "$py" tests/models/make_models.py "$tmp/models" > "$tmp/gen.log" 2>&1; then
@@ -68,7 +70,20 @@ if "$py" tests/models/make_models.py "$tmp/models" > "$tmp/gen.log" 2>&1; then
             done
         done
         [ $same -eq 1 ] && ok "model $name bit-identical at 1, 2, 4 threads" || bad "model $name differs across thread counts"
+        # onyx optimize: the file it writes passes the ONNX checker and gives onnxruntime's outputs
+        if "$cli" optimize "$m" "$tmp/opt_$name.onnx" > "$tmp/out" 2>&1 &&
+           "$py" tests/models/check_saved.py "$tmp/opt_$name.onnx" "$tmp/models/$name" --absent BatchNormalization > "$tmp/cmp" 2>&1; then
+            ok "optimized $name runs in onnxruntime"
+        else
+            bad "optimized $name: $(cat "$tmp/out" "$tmp/cmp" | head -c 800)"
+        fi
     done
+    expect "info --opt 2" "$cli" info --opt 2 "$tmp/models/cnn.onnx"
+    for pat in "BatchNormalization: 1 -> 0" "bn-into-conv 1" "11 nodes -> 10"; do
+        grep -q "$pat" "$tmp/out" && ok "info --opt shows $pat" || bad "info --opt lacks '$pat': $(cat "$tmp/out")"
+    done
+    expect "optimize dynamic_reshape" "$cli" optimize "$tmp/models/dynamic_reshape.onnx" "$tmp/dr.onnx"
+    grep -q "matmul-add-to-gemm 1" "$tmp/out" && ok "MatMul + Add fused behind a Reshape" || bad "no fusion: $(cat "$tmp/out")"
     x="$tmp/models/external_data.input_0.npy"
     expect_fail "external data outside the model folder" "leaves the model's folder" \
         "$cli" run "$tmp/models/external_data.escape.bad.onnx" --input "$x"

@@ -23,7 +23,16 @@ for r in "$replay"/replay-*; do
     [ $rc -eq 0 ] || { echo "FAIL fuzz replay $t (exit $rc): $(printf '%s' "$out" | tail -n 5)"; failed=$((failed + 1)); }
     tally "$out"
 done
+# the ONNX writer and optimiser on every node-suite model: written copies must still pass
+out=$(sh tests/conformance/roundtrip.sh "$cli" .cache/node-tests 2>&1); rc=$?
+printf '%s\n' "$out" | grep -v '^roundtrip: [0-9]* passed, 0 failed' || true
+[ $rc -eq 0 ] || failed=$((failed + 1))
+tally "$out"
 out=$(sh tests/cli_test.sh "$cli" "$example" 2>&1); rc=$?
+printf '%s\n' "$out" | grep -v '^ok ' || true
+[ $rc -eq 0 ] || failed=$((failed + 1))
+tally "$out"
+out=$(sh tests/vision_test.sh "$cli" 2>&1); rc=$?
 printf '%s\n' "$out" | grep -v '^ok ' || true
 [ $rc -eq 0 ] || failed=$((failed + 1))
 tally "$out"

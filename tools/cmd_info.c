@@ -66,9 +66,9 @@ static void print_header(const onyx_model *m, const char *path)
     print_values(m, false);
 }
 
-/* Prints node counts per op type and collects the unsupported ops; returns how many
- * distinct unsupported ops there are, or -1 when out of memory. */
-static long print_nodes(const onyx_model *m, missing_op **missing_out)
+/* Node counts per (domain, op type) of m's main graph, most frequent first; NULL when out of
+ * memory. With missing_out, also the ops onyx lacks (once per op type, domain and opset). */
+static op_row *count_ops(const onyx_model *m, size_t *n_rows, missing_op **missing_out, size_t *n_missing_out)
 {
     onyx_model_meta meta;
     onyx_model_get_meta(m, &meta);
@@ -78,7 +78,7 @@ static long print_nodes(const onyx_model *m, missing_op **missing_out)
     if (!row || !missing) {
         free(row);
         free(missing);
-        return -1;
+        return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         const char *op_type, *domain;
@@ -98,15 +98,62 @@ static long print_nodes(const onyx_model *m, missing_op **missing_out)
         if (k == n_missing) missing[n_missing++] = (missing_op){op_type, domain, opset};
     }
     qsort(row, rows, sizeof *row, by_count_then_name);
-    printf("nodes: %zu\n", n);
-    for (size_t r = 0; r < rows; r++) {
-        if (strcmp(row[r].domain, "ai.onnx") == 0) printf("  %s: %zu\n", row[r].op_type, row[r].count);
-        else printf("  %s (%s): %zu\n", row[r].op_type, row[r].domain, row[r].count);
+    *n_rows = rows;
+    if (missing_out) {
+        *missing_out = missing;
+        *n_missing_out = n_missing;
+    } else {
+        free(missing);
     }
-    printf("parameters: %lld (%lld bytes)\n", (long long)meta.param_count, (long long)meta.param_bytes);
-    free(row);
-    *missing_out = missing;
-    return (long)n_missing;
+    return row;
+}
+
+static void print_op(const op_row *r)
+{
+    if (strcmp(r->domain, "ai.onnx") == 0) printf("  %s: ", r->op_type);
+    else printf("  %s (%s): ", r->op_type, r->domain);
+}
+
+static size_t count_of(const op_row *rows, size_t n, const op_row *r)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(rows[i].op_type, r->op_type) && !strcmp(rows[i].domain, r->domain)) return rows[i].count;
+    return 0;
+}
+
+/* Optimises m in place at `level` and prints what changed: node counts per op type before
+ * -> after (the op types whose count changed) and how often each pass fired. Strings of the
+ * rows before stay valid: the model keeps its old graph's strings. */
+static int print_optimised(onyx_model *m, int level, const op_row *before, size_t n_before)
+{
+    onyx_model_meta meta_before, meta_after;
+    onyx_model_get_meta(m, &meta_before);
+    onyx_error err = {0};
+    if (onyx_model_optimize(m, level, &err) != ONYX_OK) return cli_error("optimising: %s", err.message);
+    onyx_model_get_meta(m, &meta_after);
+    size_t n_after;
+    op_row *after = count_ops(m, &n_after, NULL, NULL);
+    if (!after) return cli_error("out of memory");
+    printf("optimised (--opt %d): %zu nodes -> %zu\n", level, meta_before.node_count, meta_after.node_count);
+    for (size_t i = 0; i < n_before; i++) {
+        size_t now = count_of(after, n_after, &before[i]);
+        if (now == before[i].count) continue;
+        print_op(&before[i]);
+        printf("%zu -> %zu\n", before[i].count, now);
+    }
+    for (size_t i = 0; i < n_after; i++) {
+        if (count_of(before, n_before, &after[i])) continue;
+        print_op(&after[i]);
+        printf("0 -> %zu\n", after[i].count);
+    }
+    printf("passes:");
+    const char *name;
+    int64_t count;
+    for (size_t i = 0; onyx_model_opt_pass(m, i, &name, &count) == ONYX_OK; i++)
+        printf("%s %s %lld", i ? "," : "", name, (long long)count);
+    printf("\n");
+    free(after);
+    return CLI_EXIT_OK;
 }
 
 /* Runs the model once on zero inputs (unknown dims taken as 1) so the planner produces a
@@ -121,7 +168,7 @@ static void print_arena(const onyx_model *m, const onyx_session_options *so)
     onyx_error err = {0};
     bool guessed = false;
     if (!in || !out) snprintf(why, sizeof why, "out of memory");
-    for (size_t i = 0; !why[0] && i < n_in; i++) {
+    for (size_t i = 0; in && !why[0] && i < n_in; i++) {
         onyx_value_info vi;
         if (onyx_model_input_info(m, i, &vi) != ONYX_OK) {
             snprintf(why, sizeof why, "cannot describe input %zu", i);
@@ -161,12 +208,16 @@ static void print_arena(const onyx_model *m, const onyx_session_options *so)
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL, *value;
+    bool opt_given = false;
     onyx_session_options so;
     onyx_session_options_init(&so);
     for (int i = 0; i < argc; i++) {
         int r = cli_flag_value(argc, argv, &i, "--opt", &value);
         if (r < 0 || (r > 0 && !cli_parse_int("--opt", value, 0, 2, &so.opt_level))) return CLI_EXIT_USAGE;
-        if (r > 0) continue;
+        if (r > 0) {
+            opt_given = true;
+            continue;
+        }
         if (argv[i][0] == '-' && argv[i][1]) return cli_usage_error("info: unknown option '%s'", argv[i]);
         if (path) return cli_usage_error("info: one model at a time ('%s' and '%s')", path, argv[i]);
         path = argv[i];
@@ -182,17 +233,32 @@ int cmd_info(int argc, char **argv)
 
     print_header(m, path);
     missing_op *missing = NULL;
-    long n_missing = print_nodes(m, &missing);
-    if (n_missing < 0) {
+    size_t n_rows = 0, n_missing = 0;
+    op_row *rows = count_ops(m, &n_rows, &missing, &n_missing);
+    if (!rows) {
         onyx_model_free(m);
         return cli_error("out of memory");
     }
-    if (n_missing == 0) print_arena(m, &so);
-    else printf("arena: not planned (the model has unsupported ops)\n");
-    for (long k = 0; k < n_missing; k++)
-        printf("unsupported: %s (domain '%s', opset %lld)\n", missing[k].op_type, missing[k].domain,
-               (long long)missing[k].opset);
+    onyx_model_meta meta;
+    onyx_model_get_meta(m, &meta);
+    printf("nodes: %zu\n", meta.node_count);
+    for (size_t r = 0; r < n_rows; r++) {
+        print_op(&rows[r]);
+        printf("%zu\n", rows[r].count);
+    }
+    printf("parameters: %lld (%lld bytes)\n", (long long)meta.param_count, (long long)meta.param_bytes);
+    int rc = CLI_EXIT_OK;
+    if (opt_given && so.opt_level > 0) rc = print_optimised(m, so.opt_level, rows, n_rows);
+    if (rc == CLI_EXIT_OK) {
+        if (n_missing == 0) print_arena(m, &so);
+        else printf("arena: not planned (the model has unsupported ops)\n");
+        for (size_t k = 0; k < n_missing; k++)
+            printf("unsupported: %s (domain '%s', opset %lld)\n", missing[k].op_type, missing[k].domain,
+                   (long long)missing[k].opset);
+        if (n_missing) rc = CLI_EXIT_FAIL;
+    }
+    free(rows);
     free(missing);
     onyx_model_free(m);
-    return n_missing ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    return rc;
 }

@@ -93,6 +93,7 @@ static int bind_inputs(const onyx_model *m, const run_args *a, const char **path
     if (!positional) return cli_error("out of memory");
     int rc = CLI_EXIT_OK;
     for (int k = 0; k < a->n_inputs && !rc; k++) {
+        // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): parse_args set inputs[k]
         const char *arg = a->inputs[k], *eq = strchr(arg, '=');
         long idx = eq ? input_index(m, arg, (size_t)(eq - arg)) : -1;
         if (idx >= 0) {

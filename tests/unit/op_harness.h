@@ -210,7 +210,7 @@ static inline onyx_status oc_call_n(op_case *k, int opset, void *const *out, siz
 /* Infers, then runs into out (cap bytes): the one-output case. */
 static inline onyx_status oc_call(op_case *k, int opset, void *out, size_t cap)
 {
-    void *outs[1] = {out};
+    void *outs[OC_MAX_OUT] = {out};
     return oc_call_n(k, opset, outs, cap);
 }
 

@@ -186,7 +186,30 @@ static void test_regex(void)
     nc_free(&k);
     CHECK(regex_status("a\\", &k) == ONYX_E_UNSUPPORTED && nc_msg_has(&k, "trailing backslash"));
     nc_free(&k);
-
+    /* a ')' closing no group would close the anchoring group around the pattern (fuzz) */
+    CHECK(regex_status("a)|(b", &k) == ONYX_E_ARG && nc_msg_has(&k, "unmatched )"));
+    nc_free(&k);
+    /* as in RE2, a repetition operator may not follow another (a** took regcomp seconds) */
+    static const char *const stacked[] = {"a**", "a+*", "a{2}*", "a*??", "a?+"};
+    for (int i = 0; i < 5; i++) {
+        CHECK_MSG(regex_status(stacked[i], &k) == ONYX_E_ARG && nc_msg_has(&k, "repetition operator after"),
+                  "%s", stacked[i]);
+        nc_free(&k);
+    }
+    /* limits on what regcomp makes of repeats (fuzz): copies beyond 4096 atoms (nested '+'
+     * doubles per level), loops nested more than 16 deep */
+    CHECK(regex_status("(((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+", &k) == ONYX_E_UNSUPPORTED &&
+          nc_msg_has(&k, "too large"));
+    nc_free(&k);
+    CHECK(regex_status("(a{1000}){10}", &k) == ONYX_E_UNSUPPORTED && nc_msg_has(&k, "too large"));
+    nc_free(&k);
+    CHECK(regex_status("(((((((((((((((((a*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*", &k) == ONYX_E_UNSUPPORTED &&
+          nc_msg_has(&k, "nested too deeply"));
+    nc_free(&k);
+    CHECK(regex_status("(((((((((((((((a*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*", &k) == ONYX_OK);
+    nc_free(&k);
+    CHECK(regex_status("((((((((((a+)+)+)+)+)+)+)+)+)+)|(ab){1000}|x{1000}", &k) == ONYX_OK);
+    nc_free(&k);
     nc_init(&k, "", "RegexFullMatch", 20, 1, 1);
     nc_in(&k, 0, ONYX_DTYPE_STRING, 1, &one, (const char *[]){"a"});
     CHECK(nc_call(&k) == ONYX_E_ARG && nc_msg_has(&k, "pattern"));

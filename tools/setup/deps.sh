@@ -11,6 +11,10 @@ have_header protobuf-c/protobuf-c.h || missing="$missing libprotobuf-c-dev"
 have_header cblas.h || [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || missing="$missing libopenblas-dev"
 have_header png.h || missing="$missing libpng-dev"
 have_header jpeglib.h || missing="$missing libjpeg-dev"
+have_header webp/decode.h || missing="$missing libwebp-dev"
+# OpenJPEG's header is in a versioned folder (pkg-config libopenjp2 names it)
+ls /usr/include/openjpeg-2.*/openjpeg.h >/dev/null 2>&1 || pkg-config --exists libopenjp2 2>/dev/null ||
+    missing="$missing libopenjp2-7-dev"
 case "${CC:-cc}" in
 *clang*) command -v "${CC}" >/dev/null 2>&1 || missing="$missing clang"
          have_header omp.h || missing="$missing libomp-dev" ;;

@@ -1,0 +1,107 @@
+/* opt.h — the graph optimiser (internal): rewrites a main graph into an equivalent one that
+ * runs faster.
+ *
+ * A model is immutable and shared, so the optimiser works on a copy (ox_graph_clone). Bodies
+ * of If/Loop/Scan refer to main-graph values by index (ox_value.outer) and nodes list the
+ * values their bodies read as implicit inputs, so no pass ever renumbers or deletes a value:
+ * passes rewire node inputs and outputs, mark nodes dead and may append new values (folded
+ * constants) at the end of the values array. At the end the dead nodes are dropped and the
+ * graph is sorted again. Values that are graph outputs or that bodies read ("pinned") keep
+ * their producer, so their names and indices still mean what they meant. Bodies themselves
+ * are not optimised. */
+#ifndef ONYX_OPT_H
+#define ONYX_OPT_H
+
+#include "../ir.h"
+
+/* The rewrites, counted in ox_opt_stats. */
+typedef enum ox_pass {
+    OX_PASS_DEAD_NODE = 0, /* node whose results reach no graph output */
+    OX_PASS_IDENTITY,      /* Identity: consumers read its input */
+    OX_PASS_DROPOUT,       /* Dropout in inference mode: likewise */
+    OX_PASS_CAST,          /* Cast to the type its input already has */
+    OX_PASS_BN_CONV,       /* BatchNormalization folded into the Conv before it */
+    OX_PASS_BN_GEMM,       /* BatchNormalization folded into the Gemm before it */
+    OX_PASS_MATMUL_ADD,    /* MatMul of a matrix + Add of a bias row: one Gemm */
+    OX_PASS_COUNT
+} ox_pass;
+
+typedef struct ox_opt_stats {
+    int64_t fired[OX_PASS_COUNT]; /* rewrites per pass */
+} ox_opt_stats;
+
+/* Short name of a pass ("identity", "bn-into-conv" …). */
+const char *ox_pass_name(ox_pass p);
+
+/* Optimises g in place: level 1 clean-up (dead nodes, Identity, inference Dropout, no-op
+ * Cast), level 2 also folds and fusions; level <= 0 does nothing. g must be a main graph
+ * (not a body) that the caller may modify, e.g. a clone; new data comes from g->pool.
+ * stats (may be NULL) is added to. */
+onyx_status ox_optimize(ox_graph *g, int level, ox_opt_stats *stats, char *err, size_t cap);
+
+/* A copy of graph g in pool (ox_graph_clone), optimised at level; NULL with *st set and a
+ * message in err on failure. */
+ox_graph *ox_optimized_copy(const ox_graph *g, int level, ox_pool *pool, ox_opt_stats *stats, onyx_status *st,
+                            char *err, size_t cap);
+
+/* ---- for the passes --------------------------------------------------------------------- */
+
+/* What the passes see: the graph, which nodes are dead, and per value (for the first
+ * n_values values, as of the last ox_opt_index) its live producer, its readers and whether
+ * it is pinned. Passes keep `dead` current; the per-value tables go stale as a pass rewires,
+ * so a pass checks what it relies on (ox_opt_producer) and the driver re-indexes between
+ * passes. */
+typedef struct ox_opt {
+    ox_graph *g;
+    ox_allocator alloc;
+    bool *dead;      /* per node */
+    int cap_nodes;
+    int n_values;    /* values the tables below cover */
+    int *prod;       /* live node producing the value, or -1 */
+    int *uses;       /* reads by live nodes, implicit inputs included */
+    bool *pinned;    /* graph output, or read by a body: keeps its producer */
+    ox_opt_stats *stats;
+    int fresh;       /* counter for names of new values */
+    char *err;
+    size_t cap;
+} ox_opt;
+
+/* Rebuilds prod, uses and pinned from the live nodes. */
+onyx_status ox_opt_index(ox_opt *o);
+/* The live node producing value v as its output 0 … n_out-1, or -1 (stale tables are
+ * checked against the node). */
+int ox_opt_producer(const ox_opt *o, int v);
+/* True if v has exactly one reader and is not pinned: its producer's result may change form
+ * when that reader is folded into it. */
+bool ox_opt_single_use(const ox_opt *o, int v);
+/* True if node n is op_type of the default domain with an implementation. */
+bool ox_opt_is(const ox_node *n, const char *op_type);
+/* The constant behind value v (an initializer), or NULL. */
+const ox_const *ox_opt_const(const ox_opt *o, int v);
+/* The rank value v has whenever the graph runs, or -1 when it cannot be told without input
+ * shapes: initializers, declared graph inputs (runs check them), and ops whose output rank
+ * follows from their inputs' ranks or constant inputs. */
+int ox_opt_rank(const ox_opt *o, int v);
+/* The element type value v has whenever the graph runs, or 0 when unknown (initializers,
+ * declared graph inputs, Cast results). */
+onyx_dtype ox_opt_dtype(const ox_opt *o, int v);
+/* Appends an initializer value named after `base` (made unique) holding a new zeroed
+ * constant of the given type and shape; *out gets the constant. Returns the value's index,
+ * or -1 when out of memory. */
+int ox_opt_new_const(ox_opt *o, const char *base, onyx_dtype dtype, int rank, const int64_t *dims,
+                     ox_const **out);
+/* A copy of node n's attributes in g's pool, so one may change (the model's are shared);
+ * false when out of memory. */
+bool ox_opt_own_attrs(ox_opt *o, ox_node *n);
+/* Sets node n's declared inputs to the given list (a new array; n must have no implicit
+ * inputs); false when out of memory. */
+bool ox_opt_set_inputs(ox_opt *o, ox_node *n, const int *in, int n_in);
+onyx_status ox_opt_nomem(ox_opt *o);
+
+/* The passes: each reports whether it changed the graph. */
+onyx_status ox_pass_dead_nodes(ox_opt *o, bool *changed);
+onyx_status ox_pass_eliminate(ox_opt *o, bool *changed); /* Identity, Dropout, Cast */
+onyx_status ox_pass_fold_bn(ox_opt *o, bool *changed);
+onyx_status ox_pass_matmul_add(ox_opt *o, bool *changed);
+
+#endif
