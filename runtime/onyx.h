@@ -94,7 +94,10 @@ typedef struct onyx_load_options {
 typedef struct onyx_session_options {
     int threads;                  /* 0: all cores */
     int opt_level;                /* 0 none, 1 basic, 2 all (default when the options are NULL) */
-    int deterministic;            /* results independent of thread count */
+    int deterministic;            /* results bit-identical whatever the thread count and run. Every
+                                   * kernel in this build already is (docs/SAFETY.md), so it changes
+                                   * nothing today; a future fast path that is not will be off when
+                                   * it is set. */
     const char *device;           /* NULL or "cpu" */
     void *arena;                  /* caller-owned arena (embedded); NULL: onyx allocates */
     size_t arena_bytes;
