@@ -725,18 +725,22 @@ static onyx_status range_run(ox_ctx *c)
 
 /* ---- Size -------------------------------------------------------------------------------- */
 
+/* Known from the input's shape alone: produced at plan time, like Shape (see op.h). */
 static onyx_status size_infer(ox_ctx *c)
 {
     onyx_status st = ox_need_io(c, 1);
+    if (!st) st = set_output(c, 0, ONYX_DTYPE_INT64, 0, NULL);
     if (st) return st;
-    return set_output(c, 0, ONYX_DTYPE_INT64, 0, NULL);
+    if (!(c->out[0]->data = ox_pool_alloc(c->strings, sizeof(int64_t), OX_ALIGN)))
+        return ox_fail(c, ONYX_E_NOMEM, "out of memory");
+    int64_t n = ox_tensor_numel(c->in[0]);
+    memcpy(c->out[0]->data, &n, sizeof n);
+    return ONYX_OK;
 }
 
 static onyx_status size_run(ox_ctx *c)
 {
-    int64_t n = ox_tensor_numel(c->in[0]);
-    memcpy(c->out[0]->data, &n, sizeof n);
-    return ONYX_OK;
+    return ox_fail(c, ONYX_E_INTERNAL, "evaluated at plan time; run is never called");
 }
 
 /* ---- Col2Im ------------------------------------------------------------------------------ */

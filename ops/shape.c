@@ -370,15 +370,17 @@ static onyx_status shape_infer(ox_ctx *c)
     shape_range(c, c->in[0]->rank, &s, &e);
     int64_t n = e - s;
     ox_set_shape(c->out[0], ONYX_DTYPE_INT64, 1, &n);
+    /* The shape is known at plan time even when the values are not: produce it here, so the
+     * shape arithmetic exporters put after it folds at plan time (see op.h). */
+    if (!(c->out[0]->data = ox_pool_alloc(c->strings, (size_t)(n ? n : 1) * sizeof(int64_t), OX_ALIGN)))
+        return ox_fail(c, ONYX_E_NOMEM, "out of memory");
+    for (int k = s; k < e; k++) ((int64_t *)c->out[0]->data)[k - s] = c->in[0]->dims[k];
     return ONYX_OK;
 }
 
 static onyx_status shape_run(ox_ctx *c)
 {
-    int s, e;
-    shape_range(c, c->in[0]->rank, &s, &e);
-    for (int k = s; k < e; k++) ((int64_t *)c->out[0]->data)[k - s] = c->in[0]->dims[k];
-    return ONYX_OK;
+    return ox_fail(c, ONYX_E_INTERNAL, "evaluated at plan time; run is never called");
 }
 
 /* ---- Constant ---------------------------------------------------------------------------- */

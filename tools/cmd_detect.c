@@ -137,6 +137,24 @@ static int draw_image(const detect_args *a, const char *path, const img_image *i
     return rc;
 }
 
+/* Drawn images are named after the input's file name: says which inputs would overwrite
+ * each other's drawing. */
+static void note_same_names(const detect_args *a)
+{
+    char si[1024], sj[1024];
+    for (int i = 0; i < a->n_images; i++) {
+        vision_stem(a->images[i], si, sizeof si);
+        for (int j = 0; j < i; j++) {
+            vision_stem(a->images[j], sj, sizeof sj);
+            if (strcmp(si, sj) == 0) {
+                cli_note("'%s' and '%s' are both drawn to %s/%s.png (the later one stays)", a->images[j],
+                         a->images[i], a->draw_dir, si);
+                break;
+            }
+        }
+    }
+}
+
 /* ---- predictions.json ---------------------------------------------------------------- */
 
 static int write_predictions(const detect_args *a, const image_result *res, int width, int height)
@@ -273,6 +291,7 @@ int cmd_detect(int argc, char **argv)
     size_t n_labels = 0;
     if (!rc && a.labels) rc = vision_read_labels(a.labels, &labels, &n_labels);
     if (!rc && a.draw_dir) rc = vision_make_dir(a.draw_dir);
+    if (!rc && a.draw_dir) note_same_names(&a);
     if (!rc && onyx_model_load_file(a.model, NULL, &m, &err) != ONYX_OK) rc = cli_error("%s", err.message);
     if (!rc) rc = vision_find_input(m, "detect", &vi);
     if (!rc) rc = plan_preprocess(&a, &vi, &pp);

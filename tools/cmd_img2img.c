@@ -9,9 +9,9 @@
  * Tiling keeps the model's memory bounded: T x T tiles overlapping by O pixels (default
  * T/8), the last tile of a row or column aligned to the image's edge. In the output every
  * tile is weighted by a ramp from each edge it shares with a neighbour (see ramp()): ~0 on
- * the outer O/4 pixels, where a convolution saw padding instead of the neighbouring pixels,
- * then rising linearly to 1 at O - O/4; the weighted tiles are summed and normalised, a
- * linear cross-fade across each overlap. Accumulators hold the whole output image.
+ * the outer O/4 + 1 pixels, where a convolution saw padding instead of the neighbouring
+ * pixels, then rising linearly to 1 at O - O/4; the weighted tiles are summed and
+ * normalised, a linear cross-fade across each overlap. Accumulators hold the whole output.
  * Without --tile the image goes through in one pass, unless the model's input size is fixed
  * and differs from the image's: then it is tiled with that size (tiles that stick out of a
  * small image are padded by repeating the edge). */
@@ -92,10 +92,11 @@ static int plan_axis(axis *ax, int len, int t, int o)
 }
 
 /* Weight of output position q (0 .. valid*s - 1) of the tile starting at `start`: per
- * edge shared with a neighbour, with d the distance in input pixels from that edge,
- * clamp((d - m) / (o - 2m), 0, 1) where m = o/4 — the outermost m pixels, which a
- * convolution computed from padding, are ignored; the rest of the overlap cross-fades
- * linearly. Never quite 0, so every pixel has some weight. */
+ * edge shared with a neighbour, with d the distance in input pixels from that edge (0 on
+ * the edge) and m = o/4, clamp((d - m) / (o - 2m), 0, 1) — 0 for the outermost m + 1
+ * pixels, which a convolution computed from padding, then a linear cross-fade that two
+ * neighbours overlapping by o complete to a constant sum. Never below MIN_WEIGHT, so every
+ * pixel has some weight. */
 static float ramp(const axis *ax, int start, int s, int o, int q)
 {
     int m = o / 4, n = ax->valid * s;
@@ -226,6 +227,8 @@ static int plan_tiles(const img2img_args *a, const vision_input *vi, job *j)
         if (vi->height > 0) th = vi->height;
         if (vi->width > 0) tw = vi->width;
         o = a->overlap_given ? a->overlap : (th < tw ? th : tw) / 8;
+    } else if (a->overlap_given) {
+        cli_note("--overlap has no effect without --tile: the image goes through in one pass");
     }
     /* an open axis never needs a tile larger than the image */
     if (vi->height <= 0 && th > j->h) th = j->h;

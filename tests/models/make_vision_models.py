@@ -31,11 +31,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vision_png import write_png  # noqa: E402
 
 rng = np.random.default_rng(20240611)
-OPSET = [helper.make_opsetid("", 17)]
 
 
-def save(graph, path):
-    model = helper.make_model(graph, opset_imports=OPSET, producer_name="onyx-vision-tests")
+def save(graph, path, opset=17):
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="onyx-vision-tests")
     model.ir_version = 8
     onnx.checker.check_model(model)
     onnx.save(model, path)
@@ -142,10 +141,7 @@ def mask(out):
                           [image_input("x", [1, 3, "H", "W"])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, "H", "W"])],
                           [numpy_helper.from_array(np.array([1], np.int64), "axes")])
-    g_model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)], producer_name="onyx-vision-tests")
-    g_model.ir_version = 8
-    onnx.checker.check_model(g_model)
-    onnx.save(g_model, os.path.join(out, "mask.onnx"))
+    save(g, os.path.join(out, "mask.onnx"), opset=18)  # axes as an input
 
 
 def pattern(w, h):

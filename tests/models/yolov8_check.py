@@ -6,7 +6,9 @@ output (as onyx computes it; the differences from onnxruntime's and torch's are 
 
 The images are 640x480, 640x640 and 480x640 pixels, so the letterbox only pads (no resize)
 and its input tensor is known exactly here. Needs torch (not part of `make test`):
-    .cache/torch-venv/bin/python tests/models/yolov8_check.py build/onyx OUTDIR
+    .cache/torch-venv/bin/python tests/models/yolov8_check.py build/onyx OUTDIR [--legacy-export]
+The model is exported with torch's dynamo exporter; --legacy-export uses the TorchScript
+one, whose chunk() is a Shape -> Gather -> Add/Div/Mul -> Slice chain on activations.
 Prints per image the detection counts and the largest differences; exits 1 on mismatch."""
 import json
 import os
@@ -133,7 +135,7 @@ class YOLOv8n(nn.Module):
         return self.detect([h15, h18, h21])
 
 
-def build(path, calib):
+def build(path, calib, legacy=False):
     """calib: [N, 3, 640, 640] input tensors the statistics are taken from."""
     torch.manual_seed(0)
     model = YOLOv8n()
@@ -163,8 +165,12 @@ def build(path, calib):
             q = torch.quantile(o.transpose(0, 1).flatten(1), 0.9998, dim=1)
             seq[2].bias.sub_(q)
     x = torch.zeros(1, 3, SIZE, SIZE)
-    torch.onnx.export(model, (x,), path, input_names=["images"], output_names=["output0"], opset_version=18,
-                      dynamo=True, optimize=True, verbose=False)
+    if legacy:  # TorchScript exporter: chunk() becomes Shape -> Gather -> ... -> Slice
+        torch.onnx.export(model, (x,), path, input_names=["images"], output_names=["output0"], opset_version=17,
+                          dynamo=False)
+    else:
+        torch.onnx.export(model, (x,), path, input_names=["images"], output_names=["output0"], opset_version=18,
+                          dynamo=True, optimize=True, verbose=False)
     return model
 
 
@@ -203,7 +209,7 @@ def compare(pred, want):
     return ok and score_diff <= 1e-3 and box_diff <= 1e-3, score_diff, box_diff
 
 
-def main(onyx, out):
+def main(onyx, out, legacy=False):
     os.makedirs(out, exist_ok=True)
     images, inputs, pads = [], [], []
     for i, (w, h) in enumerate([(640, 480), (640, 640), (480, 640)]):
@@ -215,7 +221,7 @@ def main(onyx, out):
         inputs.append(x)
         pads.append((left, top, w, h))
     path = os.path.join(out, "yolov8n_random.onnx")
-    model = build(path, np.concatenate(inputs))
+    model = build(path, np.concatenate(inputs), legacy)
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     # the raw outputs as onyx computes them (decode + NMS are what is checked here), and how
     # far they are from onnxruntime's and torch's
@@ -223,7 +229,10 @@ def main(onyx, out):
     for i, x in enumerate(inputs):
         xin, raw_dir = os.path.join(out, f"x{i}.npy"), os.path.join(out, f"raw{i}")
         np.save(xin, x)
-        subprocess.run([onyx, "run", path, "--input", xin, "--output-dir", raw_dir], check=True, capture_output=True)
+        r = subprocess.run([onyx, "run", path, "--input", xin, "--output-dir", raw_dir], capture_output=True, text=True)
+        if r.returncode:
+            print(f"FAIL onyx run: {r.stderr.strip()}")
+            return 1
         raws.append(np.load(os.path.join(raw_dir, "output0.npy")))
         ort_raw = sess.run(None, {"images": x})[0]
         with torch.no_grad():
@@ -257,6 +266,7 @@ def main(onyx, out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = [a for a in sys.argv[1:] if a != "--legacy-export"]
+    if len(args) != 2:
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(args[0], args[1], "--legacy-export" in sys.argv))

@@ -165,11 +165,21 @@ static inline onyx_status oc_begin(op_case *k, int opset, ox_ctx *c, const ox_op
         snprintf(k->msg, sizeof k->msg, "no %s at opset %d", k->node.op_type, opset);
         return ONYX_E_UNSUPPORTED;
     }
+    for (int i = 0; i < k->node.n_out; i++) k->outs[i].data = NULL; /* as the planner leaves them */
     *c = oc_ctx(k, opset);
     onyx_status st = found->infer(c);
     k->need_value = c->need_value;
     if (!st) *op = found;
     return st;
+}
+
+/* True when infer produced output values itself (ops that evaluate in infer, see op.h):
+ * then, as in the planner, run is not called. */
+static inline bool oc_made_in_infer(const op_case *k)
+{
+    for (int i = 0; i < k->node.n_out; i++)
+        if (k->out_p[i] && k->outs[i].data) return true;
+    return false;
 }
 
 /* Runs op with the scratch infer asked for. */
@@ -196,6 +206,9 @@ static inline onyx_status oc_call_n(op_case *k, int opset, void *const *out, siz
     const ox_op *op;
     onyx_status st = oc_begin(k, opset, &c, &op);
     if (st) return st;
+    for (int i = 0; i < k->node.n_out && oc_made_in_infer(k); i++)
+        if (k->out_p[i] && out[i] && k->outs[i].data) memcpy(out[i], k->outs[i].data, ox_tensor_bytes(&k->outs[i]));
+    if (oc_made_in_infer(k)) return ONYX_OK;
     for (int i = 0; i < k->node.n_out; i++) {
         if (!k->out_p[i]) continue;
         if (ox_tensor_bytes(&k->outs[i]) > cap) {
@@ -220,7 +233,7 @@ static inline onyx_status oc_run(op_case *k, int opset)
     ox_ctx c;
     const ox_op *op;
     onyx_status st = oc_begin(k, opset, &c, &op);
-    if (st) return st;
+    if (st || oc_made_in_infer(k)) return st;
     for (int i = 0; i < k->node.n_out; i++) {
         free(k->owned[i]);
         k->owned[i] = NULL;

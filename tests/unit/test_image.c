@@ -253,6 +253,7 @@ static size_t make_tiff(uint8_t *t, bool be, uint16_t spp, uint16_t photometric,
     const uint32_t fields[9][2] = {{256, 2}, {257, 2}, {258, 8}, {259, compression}, {262, photometric},
                                    {273, 138}, {277, spp}, {278, 2}, {279, 4u * spp}};
     memset(t, 0, 138);
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): a 4-byte magic, not a string
     memcpy(t, be ? "MM\0*" : "II*\0", 4);
     put32_as(t + 4, 8, be);
     put16_as(t + 8, 9, be);
