@@ -516,7 +516,8 @@ static onyx_status tiff_decode(const uint8_t *d, size_t n, int64_t h, int64_t w,
     size_t px = im.samples, row = (size_t)w * px;
     for (uint32_t s = 0; s < im.strips; s++) {
         uint32_t at;
-        tiff_value(&t, &im.offsets, s, 0, &at); /* checked by tiff_parse */
+        if (!tiff_value(&t, &im.offsets, s, 0, &at)) /* cannot fail: tiff_parse read them all */
+            return ox_errf(why, cap, ONYX_E_INTERNAL, "TIFF strip %u has no offset", s);
         int64_t y0 = (int64_t)s * im.rows_per_strip, rows = h - y0 < im.rows_per_strip ? h - y0 : im.rows_per_strip;
         if ((size_t)rows > (n - at) / row) return ox_errf(why, cap, ONYX_E_ARG, "TIFF strip %u is truncated", s);
         for (int64_t y = y0; y < y0 + rows; y++)

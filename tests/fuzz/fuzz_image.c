@@ -44,7 +44,7 @@ static onyx_status decode(const uint8_t *data, size_t size, const char *format, 
         abort(); /* infer's shape is [H, W, C], both H and W zero for undecodable data */
     memcpy(dims, y.dims, 3 * sizeof *dims);
     size_t n = (size_t)(y.dims[0] * y.dims[1]);
-    if (n == 0 || n > MAX_PIXELS) return st;
+    if (n == 0 || n > MAX_PIXELS) return ONYX_OK;
     if (c.scratch_bytes && c.scratch_bytes != n * 3) abort(); /* Grayscale's RGB scratch */
     y.data = *pixels = malloc(n * (size_t)y.dims[2]);
     void *scratch = c.scratch = c.scratch_bytes ? malloc(c.scratch_bytes) : NULL;
@@ -73,6 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     size_t n = (size_t)(d_rgb[0] * d_rgb[1]);
     if (st_rgb == ONYX_OK && rgb) {
+        if (!bgr || !gray) abort(); /* the same status and size: all three were decoded */
         for (size_t i = 0; i < n; i++) {
             const uint8_t *p = rgb + 3 * i, *q = bgr + 3 * i;
             if (p[0] != q[2] || p[1] != q[1] || p[2] != q[0] ||
