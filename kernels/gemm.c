@@ -1,4 +1,5 @@
-/* gemm.c — row-major GEMM: OpenBLAS when available, portable blocked C always. */
+/* gemm.c — row-major GEMM: ox_sgemm picks, by shape, the own packed SGEMM
+ * (sgemm_driver.c) or OpenBLAS; the portable blocked C kernels serve the other types. */
 #include <limits.h>
 
 #include "gemm.h"
@@ -80,19 +81,31 @@ static bool blas_ok(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 }
 #endif
 
+#ifdef ONYX_HAVE_OPENBLAS
+/* Shapes where the own SGEMM beat OpenBLAS (0.3.21, Haswell kernels on Zen 3, one thread,
+ * by CPU time): narrow B (N <= 128: conv layers with few output channels, where OpenBLAS'
+ * blocking wastes work) and products up to 256^3, where its set-up costs show. Wider,
+ * bigger products with B packed at run time stay with OpenBLAS; constant B goes through
+ * ox_sgemm_packed, which is faster still. Decided by shape only, never by thread count. */
+static bool own_wins(int64_t M, int64_t N, int64_t K)
+{
+    return N <= 128 || (double)M * (double)N * (double)K <= 256.0 * 256.0 * 256.0;
+}
+#endif
+
 void ox_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
               int64_t ldc, int threads)
 {
 #ifdef ONYX_HAVE_OPENBLAS
-    if (blas_ok(trans_a, trans_b, M, N, K, lda, ldb, ldc)) {
+    if (!own_wins(M, N, K) && blas_ok(trans_a, trans_b, M, N, K, lda, ldb, ldc)) {
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                     trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A,
                     (int)lda, B, (int)ldb, beta, C, (int)ldc);
         return;
     }
 #endif
-    gemm_f32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
+    ox_sgemm_own(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
 }
 
 void ox_dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,

@@ -5,8 +5,11 @@
  * the matrices as stored (A is K x M when trans_a). As in BLAS, beta == 0 means C is not read
  * (NaN/Inf in C do not propagate).
  *
- * ox_sgemm uses OpenBLAS when built with -DONYX_HAVE_OPENBLAS (OpenBLAS then picks its own
- * thread count), else ox_sgemm_portable. The portable kernels are deterministic: every C
+ * ox_sgemm runs the own packed SGEMM (below), or OpenBLAS for the shapes where that measured
+ * faster when built with -DONYX_HAVE_OPENBLAS (OpenBLAS then picks its own thread count); the
+ * choice depends on the shape only. ox_dgemm uses OpenBLAS when built with it, else
+ * ox_dgemm_portable. Both are deterministic across thread counts. The portable kernels are
+ * deterministic too: every C
  * element accumulates its K products in order 0..K-1 whatever the blocking or the thread
  * count, and threads only split C into disjoint tiles. They use 16 KiB of stack per thread
  * and allocate nothing. */
@@ -14,6 +17,7 @@
 #define ONYX_KERNELS_GEMM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 void ox_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
@@ -22,6 +26,41 @@ void ox_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float
 void ox_dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,
               const double *A, int64_t lda, const double *B, int64_t ldb, double beta, double *C,
               int64_t ldc, int threads);
+
+/* ---- the own packed SGEMM (kernels/sgemm_driver.c) ------------------------------------
+ *
+ * Goto/BLIS scheme: op(A) packed into MR-row micro-panels, op(B) into NR-column panels, a
+ * register-blocked MR x NR microkernel (AVX2+FMA 6 x 16 when the CPU has them, else plain C
+ * 4 x 16; chosen at each call from the CPU's features), K blocks of at most 256, threads
+ * (OpenMP, `threads` honoured, small products on one) over disjoint tiles of C. No
+ * allocation: packing buffers live on the stack (<= ~230 KiB on the calling thread, ~80 KiB on
+ * the others). trans_a / trans_b are handled while packing.
+ *
+ * Determinism: every C element sums its K products in order — K blocks in order 0..K-1,
+ * inside a block one running FMA sum from the block's first k — then C = alpha * sum + beta *
+ * C for the first block and C += alpha * sum for the next ones. Block sizes depend on K only;
+ * threads and the M/N blocking never change the order. So results are bit-identical for any
+ * `threads`, and ox_sgemm_packed gives the same bits as ox_sgemm_own on the same operands.
+ * (Different CPUs may take different microkernels, whose roundings differ.) */
+void ox_sgemm_own(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+                  int64_t ldc, int threads);
+
+/* Prepacked B, for constant weights: pack once, multiply many times.
+ *   size_t n = ox_sgemm_packed_b_bytes(K, N);    // 0 if the size overflows
+ *   void *pb = <n bytes, 64-byte aligned>;        // the caller owns it
+ *   ox_sgemm_pack_b(trans_b, K, N, B, ldb, pb);   // op(B) is K x N; B may be freed after
+ *   ox_sgemm_packed(trans_a, M, N, K, alpha, A, lda, pb, beta, C, ldc, threads);  // any M
+ * The packed block records the microkernel it was packed for (so a packed block made on one
+ * CPU is meant for that CPU); ox_sgemm_packed must get the same K and N. The result equals
+ * ox_sgemm_own(trans_a, trans_b, M, N, K, ...) on the unpacked B bit for bit. Conv can pack
+ * its weights as B = W^T (trans_b with W [Cout x Cin*kh*kw]) and run im2col columns as A. */
+size_t ox_sgemm_packed_b_bytes(int64_t K, int64_t N);
+void ox_sgemm_pack_b(bool trans_b, int64_t K, int64_t N, const float *B, int64_t ldb,
+                     void *packed);
+void ox_sgemm_packed(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                     int64_t lda, const void *packed_b, float beta, float *C, int64_t ldc,
+                     int threads);
 
 /* The portable C implementations, always available (ox_sgemm falls back to them). */
 void ox_sgemm_portable(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,

@@ -14,6 +14,29 @@ static const onyx_dtype matmul_types[] = {
 
 static bool is_half(onyx_dtype t) { return t == ONYX_DTYPE_FLOAT16 || t == ONYX_DTYPE_BFLOAT16; }
 
+/* A float32 B known at plan time (weights) is packed once for the own SGEMM, into plan
+ * memory kept with the node (ox_ctx.persist); runs then skip B's packing. Not done when A is
+ * known too (the node is folded at plan time anyway). The packed product gives the same bits
+ * on every run and thread count (see gemm.h). */
+static onyx_status prepack_b(ox_ctx *c, bool tb, int64_t K, int64_t N, int64_t ldb)
+{
+    const onyx_tensor *a = c->in[0], *b = c->in[1];
+    c->persist = NULL;
+#ifdef ONYX_CORE
+    /* The core library (firmware) keeps weights where they are, in flash: a packed copy
+     * would put them in the RAM arena, and make it differ from what `onyx pack` measures. */
+    (void)tb, (void)ldb, (void)a, (void)b, (void)K, (void)N;
+    return ONYX_OK;
+#endif
+    if (a->dtype != ONYX_DTYPE_FLOAT || !b->data || a->data || K <= 0 || N <= 0) return ONYX_OK;
+    size_t bytes = ox_sgemm_packed_b_bytes(K, N);
+    void *packed = bytes ? ox_pool_alloc(c->strings, bytes, OX_ALIGN) : NULL;
+    if (!packed) return ox_fail(c, ONYX_E_NOMEM, "out of memory packing B (%zu bytes)", bytes);
+    ox_sgemm_pack_b(tb, K, N, b->data, ldb, packed);
+    c->persist = packed;
+    return ONYX_OK;
+}
+
 /* Requests n float32 elements of scratch; fails if the byte count overflows. */
 static onyx_status want_float_scratch(ox_ctx *c, int64_t n)
 {
@@ -133,6 +156,8 @@ static onyx_status gemm_infer(ox_ctx *c)
         st = want_float_scratch(c, g.M * g.K + g.K * g.N + g.M * g.N);
         if (st) return st;
     }
+    if (ox_attr_float(c, "alpha", 1.0f) != 0 && (st = prepack_b(c, g.tb, g.K, g.N, b->dims[1])))
+        return st;
     ox_set_shape(c->out[0], a->dtype, 2, out_dims);
     return ONYX_OK;
 }
@@ -220,8 +245,12 @@ static onyx_status gemm_run(ox_ctx *c)
         B = Bs;
     }
     if (cc) fill_bias(cc, g.M, g.N, Y);
-    ox_sgemm(g.ta, g.tb, g.M, g.N, g.K, alpha, A, lda, B, ldb, cc ? beta : 0.0f, Y, g.N,
-             c->threads);
+    if (c->persist)
+        ox_sgemm_packed(g.ta, g.M, g.N, g.K, alpha, A, lda, c->persist, cc ? beta : 0.0f, Y, g.N,
+                        c->threads);
+    else
+        ox_sgemm(g.ta, g.tb, g.M, g.N, g.K, alpha, A, lda, B, ldb, cc ? beta : 0.0f, Y, g.N,
+                 c->threads);
     if (is_half(t)) ox_f32_to_half(t, Y, g.M * g.N, out->data);
     return ONYX_OK;
 }
@@ -246,6 +275,7 @@ static onyx_status matmul_infer(ox_ctx *c)
         st = want_float_scratch(c, ox_tensor_numel(a) + ox_tensor_numel(b) + out_n);
         if (st) return st;
     }
+    if (m.bbatch.rank == 0 && (st = prepack_b(c, false, m.K, m.N, m.N))) return st; /* one B */
     return ONYX_OK;
 }
 
@@ -299,6 +329,14 @@ static onyx_status matmul_run(ox_ctx *c)
     onyx_status st = ox_matmul_shape_of(c, c->in[0], c->in[1], &m);
     if (st) return st;
     const onyx_dtype t = a->dtype;
+    if (c->persist) { /* float32, one prepacked B: the stacked rows of A in one product */
+        int64_t rows = m.M;
+        for (int i = 0; i < m.nb; i++) rows *= m.batch[i];
+        if (rows > 0)
+            ox_sgemm_packed(false, rows, m.N, m.K, 1.0f, a->data, m.K, c->persist, 0.0f,
+                            out->data, m.N, c->threads);
+        return ONYX_OK;
+    }
     if (!is_half(t)) {
         matmul_batched(t, &m, a->data, b->data, out->data, c->threads);
         return ONYX_OK;

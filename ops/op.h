@@ -55,6 +55,7 @@ typedef onyx_status (*ox_graph_runner)(ox_ctx *c, const ox_graph *g, const ox_va
 
 struct ox_ctx {
     const ox_node *node;
+    const ox_graph *graph; /* the node's graph, for value names in messages (may be NULL) */
     int opset;             /* the model's opset for the node's domain */
     int n_in, n_out;       /* n_in counts the node's declared inputs */
     int n_implicit;        /* subgraph nodes: outer values the bodies use, at in[n_in ...] */
@@ -62,6 +63,11 @@ struct ox_ctx {
     onyx_tensor *const *out; /* out[i] is NULL for an omitted optional output */
     void *scratch;         /* run: scratch_bytes of OX_ALIGN-aligned memory */
     size_t scratch_bytes;  /* infer: request; run: what was granted */
+    /* Data an op derives once from inputs known at plan time (prepacked weights): infer may
+     * build it in c->strings (which lives as long as the plan) and point persist at it; the
+     * planner keeps the pointer with the node and every run (and a plan-time fold) sees it
+     * again. Read-only during runs, so runs stay allocation-free and repeatable. */
+    void *persist;
     int threads;           /* threads the op may use (>= 1) */
     char *msg;             /* error message buffer */
     size_t msg_cap;
@@ -92,6 +98,8 @@ struct ox_op {
 const ox_op *ox_op_find(const char *domain, const char *op_type, int opset);
 /* True if some opset of (domain, op_type) is implemented (to word the error). */
 bool ox_op_known(const char *domain, const char *op_type);
+/* Name of the family (ops/<family>.c) whose table holds op; NULL if none. */
+const char *ox_op_family(const ox_op *op);
 
 /* The attribute types the ONNX schemas allow for (domain, op, attribute), as a bit mask of
  * ox_attr_type values (bit t); 0 when the schemas do not know the attribute. */
@@ -143,6 +151,8 @@ void ox_f32_to_half(onyx_dtype t, const float *src, int64_t n, uint16_t *dst);
 onyx_status ox_check_scratch(ox_ctx *c, size_t need);
 /* Requires input i to be present with a dtype among the given list (terminated by 0). */
 onyx_status ox_expect_dtype(ox_ctx *c, int i, const onyx_dtype *allowed);
+/* The graph's name of the node's input i (implicit inputs included), "" when unknown. */
+const char *ox_input_name(const ox_ctx *c, int i);
 /* Requires input i's value to be known at plan time (for shape-defining inputs). */
 onyx_status ox_need_value(ox_ctx *c, int i);
 /* Requires every present input, implicit ones included, to be known (ops that evaluate in

@@ -200,8 +200,15 @@ onyx_status ox_expect_dtype(ox_ctx *c, int i, const onyx_dtype *allowed)
     if (i >= c->n_in || !c->in[i]) return ox_fail(c, ONYX_E_ARG, "input %d is missing", i);
     for (const onyx_dtype *a = allowed; *a; a++)
         if (c->in[i]->dtype == *a) return ONYX_OK;
-    return ox_fail(c, ONYX_E_UNSUPPORTED, "input %d ('') has unsupported dtype %s", i,
-                   onyx_dtype_name(c->in[i]->dtype));
+    return ox_fail(c, ONYX_E_UNSUPPORTED, "input %d ('%s') has unsupported dtype %s", i,
+                   ox_input_name(c, i), onyx_dtype_name(c->in[i]->dtype));
+}
+
+const char *ox_input_name(const ox_ctx *c, int i)
+{
+    if (!c->graph || i < 0 || i >= c->n_in + c->n_implicit) return "";
+    int v = c->node->in[i];
+    return v >= 0 && v < c->graph->n_values && c->graph->values[v].name ? c->graph->values[v].name : "";
 }
 
 onyx_status ox_need_value(ox_ctx *c, int i)

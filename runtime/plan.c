@@ -64,6 +64,7 @@ ox_ctx ox_step_ctx(onyx_session *s, int i)
     ox_ctx c;
     memset(&c, 0, sizeof c);
     c.node = n;
+    c.graph = s->g;
     c.opset = n->opset;
     c.n_in = n->n_in;
     c.n_implicit = n->n_implicit;
@@ -74,6 +75,7 @@ ox_ctx ox_step_ctx(onyx_session *s, int i)
     c.msg = s->err;
     c.msg_cap = sizeof s->err;
     c.need_value = -1;
+    c.persist = st->persist;
     c.strings = &s->plan_pool; /* plan-time results live as long as the plan; run swaps it */
     c.run_graph = ox_run_child;
     c.runtime = s;
@@ -177,6 +179,7 @@ static onyx_status infer_all(onyx_session *s, uint64_t *need)
             sl->known = sl->v.t.data != NULL;
         }
         s->steps[i].scratch_bytes = c.scratch_bytes;
+        s->steps[i].persist = c.persist;
         if (produced) {
             s->steps[i].folded = true; /* infer made the values: nothing left to run */
         } else if (all_known && !(n->op->flags & OX_OP_NO_FOLD)) {

@@ -33,6 +33,7 @@ typedef struct ox_slot {
 typedef struct ox_step {
     onyx_tensor **in, **out;
     size_t scratch_offset, scratch_bytes;
+    void *persist; /* what infer left in ox_ctx.persist (plan-pool memory), handed to run */
     bool folded; /* evaluated at plan time: skipped at run */
 } ox_step;
 
