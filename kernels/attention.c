@@ -241,10 +241,46 @@ static void put_scores(const ox_attention *a, int mode, int64_t b, int64_t h, in
     store_f32(a->scores.dtype, a->scores.data, view_offset(&a->scores, b, h, i), keys_of(a), s);
 }
 
+/* score_row's common case, float32 with at most a plain additive float mask covering every
+ * key (no causal rule, window, padding, softcap or scores output): the same arithmetic as
+ * the general path (which rounds to float, a no-op here) without its per-element dtype
+ * branches and bias row, so the loops are tight. Returns false when the case is not this. */
+static bool score_row_f32(const ox_attention *a, int64_t b, int64_t h, int64_t i, float *s)
+{
+    const int64_t n = keys_of(a);
+    if (a->q.dtype != ONYX_DTYPE_FLOAT || a->softmax_type != ONYX_DTYPE_FLOAT || a->softcap > 0.0f ||
+        a->scores.data || a->causal || a->left_window >= 0 || a->right_window >= 0 || a->nonpad ||
+        (a->has_mask && (a->mask.dtype != ONYX_DTYPE_FLOAT || a->mask_len != n)) || n == 0)
+        return false;
+    bool excluded = false;
+    if (a->has_mask) {
+        const float *mk = (const float *)a->mask.data + view_offset(&a->mask, b, h, i);
+        excluded = true;
+        for (int64_t j = 0; j < n; j++) {
+            s[j] += mk[j];
+            excluded &= mk[j] == -INFINITY;
+        }
+    }
+    if (excluded) { /* every key masked out: zeros, as bias_row's rule */
+        memset(s, 0, (size_t)n * sizeof *s);
+        return true;
+    }
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n; j++) m = s[j] > m ? s[j] : m; /* a NaN makes every result NaN below */
+    if (m == -INFINITY) m = 0.0f;
+    double sum = 0.0;
+    for (int64_t j = 0; j < n; j++) sum += s[j] = expf(s[j] - m);
+    float fs = (float)sum;
+    if (fs == 0.0f) fs = 1.0f;
+    for (int64_t j = 0; j < n; j++) s[j] /= fs;
+    return true;
+}
+
 /* Scores of query i (from the matmul) into its probabilities, rounded to T1. */
 static void score_row(const ox_attention *a, int64_t b, int64_t h, int64_t i, float *s,
                       const attn_mem *m)
 {
+    if (score_row_f32(a, b, h, i, s)) return;
     const int64_t n = keys_of(a);
     const onyx_dtype t1 = a->q.dtype;
     for (int64_t j = 0; j < n; j++) s[j] = round_to(t1, s[j]);

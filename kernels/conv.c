@@ -1,4 +1,5 @@
-/* conv.c — convolution: im2col + GEMM for float, a direct loop for double. */
+/* conv.c — convolution: im2col + GEMM, 1x1 as GEMM, direct depthwise for float (with a bias +
+ * residual + activation epilogue); a direct loop for double. */
 #include <string.h>
 
 #include "conv.h"
@@ -247,40 +248,110 @@ DIRECT_PLANE(direct_plane_f64, double, axpy_f64)
         }                                                                                     \
     }
 
-DIRECT_CONV(direct_conv_f32, direct_plane_f32, float)
+
 DIRECT_CONV(direct_conv_f64, direct_plane_f64, double)
 
+/* ---- float driver ----------------------------------------------------------------------- */
+
+/* Below this many outputs an epilogue runs on one thread: forking costs more than it saves. */
+#define OX_CONV_PAR_MIN ((int64_t)1 << 15)
+/* A 1x1 convolution's output is computed in column tiles of about this many bytes (at least
+ * OX_CONV_MIN_TILE columns), so the epilogue reads each tile from cache. */
+#define OX_CONV_PW_TILE_BYTES ((int64_t)256 << 10)
+
+static void epilogue_row(const ox_conv_epilogue *e, float bias, const float *r, float *y, int64_t n)
+{
+    if (e && e->portable) ox_act_bias_res_f32_portable(&e->act, bias, r, y, n);
+    else ox_act_bias_res_f32(e ? &e->act : NULL, bias, r, y, n);
+}
+
+/* Bias, residual r (row stride ld like y, or NULL) and activation over rows [0, m) of y (row
+ * stride ld), columns [0, n). */
+static void epilogue_block(const ox_conv_epilogue *e, const float *b, const float *r, float *y, int64_t m,
+                           int64_t n, int64_t ld, int threads)
+{
+    if (!b && !r && (!e || e->act.kind == OX_ACT_NONE)) return;
+    (void)threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && m * n >= OX_CONV_PAR_MIN)
+#endif
+    for (int64_t row = 0; row < m; row++)
+        epilogue_row(e, b ? b[row] : 0.0f, r ? r + row * ld : NULL, y + row * ld, n);
+}
+
+/* Depthwise: one output plane per task, each finished (bias, taps, activation) while hot. */
+static void depthwise_f32(const ox_conv_shape *s, const float *x, const float *w, const float *b,
+                          const ox_conv_epilogue *e, float *y, int threads)
+{
+    const int64_t mg = s->out_channels / s->group;
+    const int64_t insz = ox_window_in_size(&s->win), outsz = ox_window_out_size(&s->win);
+    const int64_t kvol = ox_window_kernel_size(&s->win), planes = s->batch * s->out_channels;
+    const bool simd = !(e && e->portable) && ox_conv_dw_avx2_handles(&s->win);
+    (void)threads;
+    OX_CONV_OMP_FOR
+    for (int64_t pl = 0; pl < planes; pl++) {
+        const int64_t n = pl / s->out_channels, oc = pl % s->out_channels;
+        const float *xp = x + (n * s->in_channels + oc / mg) * insz, *wk = w + oc * kvol;
+        const float bias = b ? b[oc] : 0.0f;
+        float *yp = y + pl * outsz;
+        const float *rp = e && e->residual ? e->residual + pl * outsz : NULL;
+        if (simd) {
+            ox_conv_dw_plane_avx2(&s->win, xp, wk, bias, yp);
+        } else {
+            for (int64_t i = 0; i < outsz; i++) yp[i] = bias;
+            direct_plane_f32(&s->win, 1, xp, wk, yp);
+        }
+        if (e) epilogue_row(e, 0.0f, rp, yp, outsz); /* the bias is in already */
+    }
+}
+
+/* Columns per tile of a 1x1 convolution with mg output channels per group. */
+static int64_t pointwise_tile(int64_t mg, int64_t outsz)
+{
+    int64_t t = OX_CONV_PW_TILE_BYTES / ((mg > 0 ? mg : 1) * (int64_t)sizeof(float));
+    t = t < OX_CONV_MIN_TILE ? OX_CONV_MIN_TILE : t / OX_CONV_MIN_TILE * OX_CONV_MIN_TILE;
+    return t < outsz ? t : outsz;
+}
+
 void ox_conv_f32(const ox_conv_shape *s, const float *x, const float *w, const float *b,
-                 float *y, void *scratch, int threads)
+                 const ox_conv_epilogue *e, float *y, void *scratch, int threads)
 {
     const ox_window *win = &s->win;
     const int64_t cg = s->in_channels / s->group, mg = s->out_channels / s->group;
     const int64_t insz = ox_window_in_size(win), outsz = ox_window_out_size(win);
     const int64_t rows = col_rows(s);
     const bool pointwise = is_pointwise(win);
-    const int64_t tile = pointwise ? outsz : tile_cols(s);
+    const int64_t tile = pointwise ? pointwise_tile(mg, outsz) : tile_cols(s);
     float *col = scratch;
     if (is_depthwise(s)) {
-        direct_conv_f32(s, x, w, b, y, threads);
+        depthwise_f32(s, x, w, b, e, y, threads);
         return;
     }
     for (int64_t n = 0; n < s->batch; n++)
         for (int64_t g = 0; g < s->group; g++) {
             const float *xg = x + (n * s->in_channels + g * cg) * insz;
             const float *wg = w + g * mg * rows;
-            float *yg = y + (n * s->out_channels + g * mg) * outsz;
-            fill_bias(yg, mg, outsz, b ? b + g * mg : NULL);
-            if (rows == 0 || outsz == 0) continue;
-            if (pointwise) {
-                ox_sgemm(false, false, mg, outsz, rows, 1.0f, wg, rows, xg, insz, 1.0f, yg, outsz,
-                         threads);
+            const float *bg = b ? b + g * mg : NULL;
+            const int64_t yoff = (n * s->out_channels + g * mg) * outsz;
+            float *yg = y + yoff;
+            const float *rg = e && e->residual ? e->residual + yoff : NULL;
+            if (rows == 0 || outsz == 0) { /* no products: the epilogue of zero */
+                fill_bias(yg, mg, outsz, NULL);
+                epilogue_block(e, bg, rg, yg, mg, outsz, outsz, threads);
                 continue;
             }
+            /* beta = 0: the GEMM writes each tile, the epilogue adds the bias after it */
             for (int64_t p0 = 0; p0 < outsz; p0 += tile) {
                 int64_t np = outsz - p0 < tile ? outsz - p0 : tile;
-                im2col_tile(win, cg, xg, p0, np, col, threads);
-                ox_sgemm(false, false, mg, np, rows, 1.0f, wg, rows, col, np, 1.0f, yg + p0,
-                         outsz, threads);
+                if (pointwise) {
+                    ox_sgemm(false, false, mg, np, rows, 1.0f, wg, rows, xg + p0, insz, 0.0f, yg + p0,
+                             outsz, threads);
+                } else {
+                    im2col_tile(win, cg, xg, p0, np, col, threads);
+                    ox_sgemm(false, false, mg, np, rows, 1.0f, wg, rows, col, np, 0.0f, yg + p0, outsz,
+                             threads);
+                }
+                epilogue_block(e, bg, rg ? rg + p0 : NULL, yg + p0, mg, np, outsz, threads);
             }
         }
 }

@@ -1,16 +1,23 @@
 /* conv.h — convolution kernels (NCHW layout, any number of spatial dims), and the sliding
  * window geometry they share with the pooling kernels.
  *
- * float runs as im2col + ox_sgemm (1x1 stride-1 unpadded convolutions skip im2col), except
- * when each output channel reads a single input channel (depthwise): GEMM would then mostly
- * move data, so a direct loop runs instead. double always runs the direct loop (it is rare,
- * and the direct loop needs no scratch). */
+ * float picks a path per shape:
+ *   - 1x1 stride-1 unpadded: one GEMM per group straight on the input (no im2col), in
+ *     column tiles so the epilogue finds each tile in cache;
+ *   - depthwise (each output channel reads one input channel): GEMM would mostly move data,
+ *     so a direct loop runs instead; 2-D kernels 3 or 5 wide with horizontal stride 1 or 2
+ *     and no dilation take an AVX2 kernel when the CPU has it (conv_depthwise.c);
+ *   - anything else: im2col of a bounded tile of output positions + GEMM.
+ * The bias, a residual input and an activation (the epilogue) are applied to each block of output right after
+ * it is computed. double always runs the direct loop (it is rare, and needs no scratch). */
 #ifndef ONYX_KERNELS_CONV_H
 #define ONYX_KERNELS_CONV_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "activation.h"
 
 #define OX_WIN_MAX_DIMS 6 /* spatial dims: a tensor of rank ONYX_MAX_RANK minus N and C */
 
@@ -81,12 +88,25 @@ typedef struct ox_conv_shape {
     int64_t batch, in_channels, out_channels, group;
 } ox_conv_shape;
 
+/* What a float convolution does after the sum of products and the bias. */
+typedef struct ox_conv_epilogue {
+    ox_act act;    /* applied to the output block while it is in cache */
+    bool portable; /* the portable kernels only, whatever the CPU (tests compare the two) */
+    const float *residual; /* NULL, or a tensor shaped like y added after the bias, before act */
+} ox_conv_epilogue;
+
 /* Scratch bytes ox_conv_f32 needs (0 for 1x1 stride-1 unpadded and depthwise convolutions).
  * Bounded: the im2col matrix is built a tile of output positions at a time. */
 size_t ox_conv_f32_scratch(const ox_conv_shape *s);
+/* y = act(conv(x, w) + b [+ e->residual]); e may be NULL (no activation, SIMD where available). */
 void ox_conv_f32(const ox_conv_shape *s, const float *x, const float *w, const float *b,
-                 float *y, void *scratch, int threads);
+                 const ox_conv_epilogue *e, float *y, void *scratch, int threads);
 void ox_conv_f64(const ox_conv_shape *s, const double *x, const double *w, const double *b,
                  double *y, int threads);
+
+/* conv_depthwise.c: whether the AVX2 depthwise plane kernel takes window w on this CPU, and
+ * the kernel: y (one output plane) = bias + the correlation of input plane x with kernel k. */
+bool ox_conv_dw_avx2_handles(const ox_window *w);
+void ox_conv_dw_plane_avx2(const ox_window *w, const float *x, const float *k, float bias, float *y);
 
 #endif

@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "conv_attrs.h"
+#include "conv_fused.h"
 #include "pool.h"
 
 static const onyx_dtype real_types[] = {ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE, ONYX_DTYPE_FLOAT16,
@@ -100,7 +101,7 @@ static onyx_status conv_infer(ox_ctx *c)
     return ONYX_OK;
 }
 
-static void conv_half(ox_ctx *c, const ox_conv_shape *s)
+static void conv_half(ox_ctx *c, const ox_conv_shape *s, const ox_conv_epilogue *e)
 {
     const onyx_tensor *x = c->in[0], *w = c->in[1], *b = c->n_in > 2 ? c->in[2] : NULL;
     const onyx_dtype t = x->dtype;
@@ -115,26 +116,76 @@ static void conv_half(ox_ctx *c, const ox_conv_shape *s)
     one.batch = 1;
     for (int64_t n = 0; n < s->batch; n++) {
         ox_half_to_f32(t, (const uint16_t *)x->data + n * xn, xn, xf);
-        ox_conv_f32(&one, xf, wf, b ? bf : NULL, yf, p, c->threads);
+        ox_conv_f32(&one, xf, wf, b ? bf : NULL, e, yf, p, c->threads);
         ox_f32_to_half(t, yf, yn, (uint16_t *)c->out[0]->data + n * yn);
     }
 }
 
-static onyx_status conv_run(ox_ctx *c)
+/* The residual input of a fused Conv (conv_fused.h), or NULL. The pass only fuses one whose
+ * static shape is the output's; checked again here, as the kernel reads it like the output. */
+static onyx_status conv_fused_residual(ox_ctx *c, const onyx_tensor **r)
+{
+    *r = c->n_in > OX_CONV_RESIDUAL_INPUT ? c->in[OX_CONV_RESIDUAL_INPUT] : NULL;
+    if (!*r) return ONYX_OK;
+    const onyx_tensor *y = c->out[0];
+    bool same = (*r)->dtype == ONYX_DTYPE_FLOAT && c->in[0]->dtype == ONYX_DTYPE_FLOAT && (*r)->rank == y->rank;
+    for (int d = 0; same && d < y->rank; d++) same = (*r)->dims[d] == y->dims[d];
+    if (!same) return ox_fail(c, ONYX_E_INTERNAL, "fused residual input does not have the float output's shape");
+    return ONYX_OK;
+}
+
+/* The epilogue of a fused Conv (conv_fused.h): its activation from the internal attributes
+ * (none when only a residual was fused) and the residual input. */
+static onyx_status conv_fused_epilogue(ox_ctx *c, ox_conv_epilogue *e)
+{
+    const int64_t kind = ox_attr_int(c, OX_CONV_ACT_ATTR, OX_ACT_NONE);
+    if (kind < OX_ACT_NONE || kind >= OX_ACT_COUNT_)
+        return ox_fail(c, ONYX_E_INTERNAL, "fused activation %lld is unknown", (long long)kind);
+    e->act.kind = (ox_act_kind)kind;
+    e->act.alpha = ox_attr_float(c, OX_CONV_ACT_ALPHA_ATTR, 0.0f);
+    e->act.beta = ox_attr_float(c, OX_CONV_ACT_BETA_ATTR, 0.0f);
+    const onyx_tensor *r;
+    onyx_status st = conv_fused_residual(c, &r);
+    e->residual = r ? r->data : NULL;
+    return st;
+}
+
+static onyx_status conv_run_with(ox_ctx *c, bool fused)
 {
     ox_conv_shape s;
+    ox_conv_epilogue e = {{OX_ACT_NONE, 0.0f, 0.0f}, false, NULL};
     onyx_status st = conv_setup(c, &s);
     if (st || (st = ox_check_scratch(c, conv_scratch(&s, c->in[1])))) return st;
+    if (fused && (st = conv_fused_epilogue(c, &e))) return st;
     const onyx_tensor *b = c->n_in > 2 ? c->in[2] : NULL;
     const void *x = c->in[0]->data, *w = c->in[1]->data, *bias = b ? b->data : NULL;
     void *y = c->out[0]->data;
     switch (c->in[0]->dtype) {
-    case ONYX_DTYPE_FLOAT: ox_conv_f32(&s, x, w, bias, y, c->scratch, c->threads); break;
-    case ONYX_DTYPE_DOUBLE: ox_conv_f64(&s, x, w, bias, y, c->threads); break;
-    default: conv_half(c, &s); break;
+    case ONYX_DTYPE_FLOAT: ox_conv_f32(&s, x, w, bias, &e, y, c->scratch, c->threads); break;
+    case ONYX_DTYPE_DOUBLE: /* the fusion passes only fuse float Convs */
+        if (fused) return ox_fail(c, ONYX_E_INTERNAL, "fused activation on a double Conv");
+        ox_conv_f64(&s, x, w, bias, y, c->threads);
+        break;
+    default:
+        if (e.residual) return ox_fail(c, ONYX_E_INTERNAL, "fused residual on a half-precision Conv");
+        conv_half(c, &s, &e);
+        break;
     }
     return ONYX_OK;
 }
+
+static onyx_status conv_run(ox_ctx *c) { return conv_run_with(c, false); }
+static onyx_status conv_fused_run(ox_ctx *c) { return conv_run_with(c, true); }
+
+static onyx_status conv_fused_infer(ox_ctx *c)
+{
+    const onyx_tensor *r;
+    onyx_status st = conv_infer(c);
+    return st ? st : conv_fused_residual(c, &r);
+}
+
+/* Not in the registry table: only the fusion passes put it on a node. */
+const ox_op ox_op_conv_fused = {"Conv", "", 1, 28, conv_fused_infer, conv_fused_run, 0};
 
 /* ---- MaxPool / AveragePool ------------------------------------------------------------- */
 

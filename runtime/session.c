@@ -112,7 +112,9 @@ onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options 
         char msg[512];
         onyx_status st;
         ox_pool_init(&s->opt_pool, a, (size_t)m->opts.max_total_bytes);
-        const ox_graph *g = ox_optimized_copy(m->graph, opts.opt_level, &s->opt_pool, NULL, &st, msg, sizeof msg);
+        ox_graph *g = ox_optimized_copy(m->graph, opts.opt_level, &s->opt_pool, NULL, &st, msg, sizeof msg);
+        /* internal-only fusions (activation epilogues) on the session's copy, never written */
+        if (g && opts.opt_level >= 2 && (st = ox_fuse_epilogues(g, NULL, msg, sizeof msg))) g = NULL;
         if (!g) {
             ox_error_set(err, st, msg);
             onyx_session_free(s);

@@ -23,6 +23,19 @@ typedef enum ox_pass {
     OX_PASS_BN_CONV,       /* BatchNormalization folded into the Conv before it */
     OX_PASS_BN_GEMM,       /* BatchNormalization folded into the Gemm before it */
     OX_PASS_MATMUL_ADD,    /* MatMul of a matrix + Add of a bias row: one Gemm */
+    OX_PASS_FOLD_CONST,    /* node of constant inputs (static shapes included) -> initializer */
+    OX_PASS_RESHAPE,       /* Reshape/Expand/Slice that changes nothing, Reshape of a Reshape */
+    OX_PASS_TRANSPOSE,     /* identity Transpose, Transpose of a Transpose */
+    OX_PASS_CSE,           /* node equal to an earlier one (op, inputs, attributes) */
+    OX_PASS_LAYER_NORM,    /* decomposed LayerNorm -> LayerNormalization */
+    OX_PASS_GELU,          /* erf/tanh-form GELU -> Gelu */
+    OX_PASS_ACT_CONV,      /* activation into the Conv before it (session only: fuse_act.c) */
+    OX_PASS_ATTENTION,     /* MatMul-scale-mask-Softmax-MatMul -> Attention (opset >= 23) */
+    OX_PASS_ATTENTION_INTERNAL, /* the same below opset 23 (session only: fuse_attention.c) */
+    OX_PASS_RESIDUAL_CONV, /* residual Add into the Conv before it (session only: fuse_act.c) */
+    OX_PASS_MUL_CONV,      /* Mul/Div by per-channel constants into the Conv's weights */
+    OX_PASS_ADD_CONV,      /* Add/Sub of per-channel constants into the Conv's bias */
+    OX_PASS_PAD_CONV,      /* zero Pad into the following Conv's / AveragePool's pads */
     OX_PASS_COUNT
 } ox_pass;
 
@@ -44,6 +57,11 @@ onyx_status ox_optimize(ox_graph *g, int level, ox_opt_stats *stats, char *err, 
 ox_graph *ox_optimized_copy(const ox_graph *g, int level, ox_pool *pool, ox_opt_stats *stats, onyx_status *st,
                             char *err, size_t cap);
 
+/* The internal-only fusions on g (a session's optimised copy): activations into the Conv
+ * before them (fuse_act.c), attention below opset 23 (fuse_attention.c). Their nodes are not ONNX, so a graph that will be written must
+ * never go through this; sessions at opt_level >= 2 call it after ox_optimized_copy. */
+onyx_status ox_fuse_epilogues(ox_graph *g, ox_opt_stats *stats, char *err, size_t cap);
+
 /* ---- for the passes --------------------------------------------------------------------- */
 
 /* What the passes see: the graph, which nodes are dead, and per value (for the first
@@ -61,6 +79,8 @@ typedef struct ox_opt {
     int *uses;       /* reads by live nodes, implicit inputs included */
     bool *pinned;    /* graph output, or read by a body: keeps its producer */
     ox_opt_stats *stats;
+    onyx_tensor *shapes; /* static shapes from the last constant-folding walk (rank -1: unknown) */
+    int n_shapes;
     int fresh;       /* counter for names of new values */
     char *err;
     size_t cap;
@@ -97,11 +117,23 @@ bool ox_opt_own_attrs(ox_opt *o, ox_node *n);
  * inputs); false when out of memory. */
 bool ox_opt_set_inputs(ox_opt *o, ox_node *n, const int *in, int n_in);
 onyx_status ox_opt_nomem(ox_opt *o);
+/* The shape value v has in every run (constants; values the last constant-folding walk
+ * followed from fixed-shape inputs), or NULL; data is not set. */
+const onyx_tensor *ox_opt_shape(const ox_opt *o, int v);
 
 /* The passes: each reports whether it changed the graph. */
 onyx_status ox_pass_dead_nodes(ox_opt *o, bool *changed);
 onyx_status ox_pass_eliminate(ox_opt *o, bool *changed); /* Identity, Dropout, Cast */
 onyx_status ox_pass_fold_bn(ox_opt *o, bool *changed);
 onyx_status ox_pass_matmul_add(ox_opt *o, bool *changed);
+onyx_status ox_pass_fold_constants(ox_opt *o, bool *changed); /* fold_const.c */
+onyx_status ox_pass_simplify(ox_opt *o, bool *changed);       /* Reshape/Transpose/Expand/Slice */
+onyx_status ox_pass_cse(ox_opt *o, bool *changed);
+onyx_status ox_pass_transformer(ox_opt *o, bool *changed);    /* LayerNorm, GELU */
+onyx_status ox_pass_fuse_act(ox_opt *o, bool *changed);       /* fuse_act.c; via ox_fuse_epilogues */
+onyx_status ox_pass_fuse_residual(ox_opt *o, bool *changed);  /* fuse_act.c; via ox_fuse_epilogues */
+onyx_status ox_pass_fold_into_conv(ox_opt *o, bool *changed); /* fold_into_conv.c: Mul/Add/Pad */
+onyx_status ox_pass_attention(ox_opt *o, bool *changed);      /* fuse_attention.c */
+onyx_status ox_pass_attention_internal(ox_opt *o, bool *changed); /* via ox_fuse_epilogues */
 
 #endif

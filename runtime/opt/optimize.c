@@ -13,6 +13,13 @@ const char *ox_pass_name(ox_pass p)
         [OX_PASS_DROPOUT] = "dropout",       [OX_PASS_CAST] = "no-op-cast",
         [OX_PASS_BN_CONV] = "bn-into-conv",  [OX_PASS_BN_GEMM] = "bn-into-gemm",
         [OX_PASS_MATMUL_ADD] = "matmul-add-to-gemm",
+        [OX_PASS_FOLD_CONST] = "constant-fold",  [OX_PASS_RESHAPE] = "reshape-elim",
+        [OX_PASS_TRANSPOSE] = "transpose-elim",  [OX_PASS_CSE] = "cse",
+        [OX_PASS_LAYER_NORM] = "layer-norm",     [OX_PASS_GELU] = "gelu",
+        [OX_PASS_ACT_CONV] = "act-into-conv",
+        [OX_PASS_ATTENTION] = "attention",     [OX_PASS_ATTENTION_INTERNAL] = "attention-internal",
+        [OX_PASS_RESIDUAL_CONV] = "residual-into-conv", [OX_PASS_MUL_CONV] = "mul-into-conv",
+        [OX_PASS_ADD_CONV] = "add-into-conv",  [OX_PASS_PAD_CONV] = "pad-into-conv",
     };
     return (unsigned)p < OX_PASS_COUNT ? names[p] : "unknown";
 }
@@ -25,8 +32,14 @@ typedef struct pass_row {
 /* Eliminations first so folds see through Identity and Dropout; dead nodes last. */
 static const pass_row passes[] = {
     {ox_pass_eliminate, 1},
+    {ox_pass_fold_constants, 1}, /* also finds the static shapes the passes below use */
+    {ox_pass_simplify, 1},
+    {ox_pass_cse, 1},
     {ox_pass_fold_bn, 2},
+    {ox_pass_fold_into_conv, 2}, /* after BN, so Conv -> BN -> Mul folds in one round */
     {ox_pass_matmul_add, 2},
+    {ox_pass_transformer, 2},
+    {ox_pass_attention, 2},
     {ox_pass_dead_nodes, 1},
 };
 
@@ -91,7 +104,9 @@ static onyx_status compact(ox_opt *o)
     return ONYX_OK;
 }
 
-onyx_status ox_optimize(ox_graph *g, int level, ox_opt_stats *stats, char *err, size_t cap)
+/* Runs the rows of `rows` whose level is at most `level` until none changes the graph. */
+static onyx_status run_passes(ox_graph *g, const pass_row *rows, size_t n_rows, int level, ox_opt_stats *stats,
+                              char *err, size_t cap)
 {
     if (level <= 0) return ONYX_OK;
     if (g->parent) return ox_errf(err, cap, ONYX_E_ARG, "only a main graph can be optimised");
@@ -111,10 +126,10 @@ onyx_status ox_optimize(ox_graph *g, int level, ox_opt_stats *stats, char *err, 
     bool changed_any = false;
     for (int round = 0; round < MAX_ROUNDS && !st; round++) {
         bool changed = false;
-        for (size_t p = 0; p < sizeof passes / sizeof passes[0] && !st; p++) {
-            if (level < passes[p].level) continue;
+        for (size_t p = 0; p < n_rows && !st; p++) {
+            if (level < rows[p].level) continue;
             bool c = false;
-            if (!(st = ox_opt_index(&o))) st = passes[p].run(&o, &c);
+            if (!(st = ox_opt_index(&o))) st = rows[p].run(&o, &c);
             changed |= c;
         }
         changed_any |= changed;
@@ -122,6 +137,7 @@ onyx_status ox_optimize(ox_graph *g, int level, ox_opt_stats *stats, char *err, 
     }
     if (!st && changed_any) st = compact(&o);
     free_tables(&o);
+    ox_free(&o.alloc, o.shapes, (size_t)(o.n_shapes ? o.n_shapes : 1) * sizeof *o.shapes);
     ox_free(&o.alloc, o.dead, (size_t)(o.cap_nodes ? o.cap_nodes : 1) * sizeof *o.dead);
     if (st || !changed_any) return st;
     char why[400] = "";
@@ -129,6 +145,24 @@ onyx_status ox_optimize(ox_graph *g, int level, ox_opt_stats *stats, char *err, 
     if (st == ONYX_E_NOMEM) return ox_errf(err, cap, st, "out of memory while optimising");
     if (st) return ox_errf(err, cap, ONYX_E_INTERNAL, "the optimised graph is invalid: %s", why);
     return ONYX_OK;
+}
+
+onyx_status ox_optimize(ox_graph *g, int level, ox_opt_stats *stats, char *err, size_t cap)
+{
+    return run_passes(g, passes, sizeof passes / sizeof passes[0], level, stats, err, cap);
+}
+
+/* Internal-only fusions, never part of a level (opt.h). */
+/* Constant folding first, for the static shapes the residual pass needs (the level's passes
+ * have folded everything already); residual Adds before activations (Conv -> Add -> Relu). */
+static const pass_row epilogue_passes[] = {{ox_pass_fold_constants, 1},
+                                           {ox_pass_attention_internal, 1},
+                                           {ox_pass_fuse_residual, 1},
+                                           {ox_pass_fuse_act, 1}};
+
+onyx_status ox_fuse_epilogues(ox_graph *g, ox_opt_stats *stats, char *err, size_t cap)
+{
+    return run_passes(g, epilogue_passes, sizeof epilogue_passes / sizeof epilogue_passes[0], 1, stats, err, cap);
 }
 
 ox_graph *ox_optimized_copy(const ox_graph *g, int level, ox_pool *pool, ox_opt_stats *stats, onyx_status *st,

@@ -1,0 +1,131 @@
+/* conv_depthwise.c — depthwise 2-D convolution of one plane with AVX2+FMA: kernels 3 or 5
+ * wide (any height), horizontal stride 1 or 2, dilation 1, any padding. The portable path is
+ * the direct loop in conv.c, which serves every other shape and every CPU without AVX2.
+ *
+ * Each output row runs in three parts: the columns whose taps reach into the left padding,
+ * the interior (8 outputs per vector, every tap inside the row, so no bounds checks), and
+ * the columns reaching into the right padding. Rows of taps that fall into the top or
+ * bottom padding are skipped. Every output starts at the bias and adds its taps row by row,
+ * left to right, so the result does not depend on how the work is split between threads. */
+#include "conv.h"
+#include "simd.h"
+
+bool ox_conv_dw_avx2_handles(const ox_window *w)
+{
+    if (!OX_SIMD_X86 || w->nd != 2) return false;
+    const int64_t kw = w->kernel[1];
+    return (kw == 3 || kw == 5) && w->kernel[0] >= 1 && w->kernel[0] <= 7 && w->dil[0] == 1 &&
+           w->dil[1] == 1 && (w->stride[1] == 1 || w->stride[1] == 2) && w->stride[0] >= 1 &&
+           ox_cpu_avx2();
+}
+
+#if OX_SIMD_X86
+#include <immintrin.h>
+
+/* 8 floats x[p], x[p + 2], ..., x[p + 14] (reads x[p .. p + 15]). */
+OX_TARGET_AVX2 static inline __m256 load_even(const float *x)
+{
+    __m256 a = _mm256_loadu_ps(x), b = _mm256_loadu_ps(x + 8);
+    __m256 s = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* One output, taps clipped to the input. */
+OX_TARGET_AVX2 static inline float dw_one(const ox_window *w, const float *x, const float *k, float bias,
+                                          int64_t ky0, int64_t ky1, int64_t iy_base, int64_t ox, int kw, int sw)
+{
+    const int64_t W = w->in[1];
+    const int64_t ix0 = ox * sw - w->pad_begin[1];
+    float acc = bias;
+    for (int64_t ky = ky0; ky < ky1; ky++) {
+        const float *xr = x + (iy_base + ky) * W;
+        for (int kx = 0; kx < kw; kx++) {
+            int64_t ix = ix0 + kx;
+            if (ix >= 0 && ix < W) acc += k[ky * kw + kx] * xr[ix];
+        }
+    }
+    return acc;
+}
+
+/* The plane, for a kernel width KW and horizontal stride SW known at compile time (the
+ * callers below pass constants, and the always-inline body is specialised on them). */
+OX_TARGET_AVX2 static inline __attribute__((always_inline)) void
+dw_plane(const ox_window *w, const float *x, const float *k, float bias, float *y, const int KW, const int SW)
+{
+    const int64_t H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1];
+    const int64_t KH = w->kernel[0], sh = w->stride[0], pt = w->pad_begin[0], pl = w->pad_begin[1];
+    /* Interior: the first ox with ox*SW - pl >= 0, and the last ox whose 8 outputs read
+     * (through full vector loads) only inside the row. */
+    int64_t v0 = (pl + SW - 1) / SW;
+    const int64_t reach = SW == 1 ? KW - 1 + 7 : KW - 1 + 15; /* from ox*SW - pl to the last element read */
+    const int64_t last_start = W - 1 - reach + pl;            /* ox*SW <= last_start */
+    const int64_t vlast = last_start < 0 ? -1 : last_start / SW;
+    __m256 wv[7 * 5];
+    for (int64_t i = 0; i < KH * KW; i++) wv[i] = _mm256_set1_ps(k[i]);
+    const __m256 vbias = _mm256_set1_ps(bias);
+    if (v0 > OW) v0 = OW;
+    for (int64_t oy = 0; oy < OH; oy++) {
+        float *yr = y + oy * OW;
+        const int64_t iy_base = oy * sh - pt;
+        int64_t ky0, ky1;
+        ox_clip_range(iy_base, 1, KH, 0, H, &ky0, &ky1);
+        int64_t ox = 0;
+        for (; ox < v0; ox++) yr[ox] = dw_one(w, x, k, bias, ky0, ky1, iy_base, ox, KW, SW);
+        /* 16 outputs at a time (each weight broadcast serves two vectors), then 8 */
+        for (; ox + 16 <= OW && ox + 8 <= vlast; ox += 16) {
+            __m256 acc0 = vbias, acc1 = vbias;
+            for (int64_t ky = ky0; ky < ky1; ky++) {
+                const float *xr = x + ((iy_base + ky) * W + ox * SW - pl); /* in bounds */
+                for (int kx = 0; kx < KW; kx++) {
+                    const __m256 wk = wv[ky * KW + kx];
+                    acc0 = _mm256_fmadd_ps(wk, SW == 1 ? _mm256_loadu_ps(xr + kx) : load_even(xr + kx), acc0);
+                    acc1 = _mm256_fmadd_ps(wk, SW == 1 ? _mm256_loadu_ps(xr + kx + 8) : load_even(xr + kx + 16), acc1);
+                }
+            }
+            _mm256_storeu_ps(yr + ox, acc0);
+            _mm256_storeu_ps(yr + ox + 8, acc1);
+        }
+        for (; ox + 8 <= OW && ox <= vlast; ox += 8) {
+            __m256 acc = vbias;
+            for (int64_t ky = ky0; ky < ky1; ky++) {
+                const float *xr = x + ((iy_base + ky) * W + ox * SW - pl); /* in bounds */
+                for (int kx = 0; kx < KW; kx++) {
+                    __m256 xv = SW == 1 ? _mm256_loadu_ps(xr + kx) : load_even(xr + kx);
+                    acc = _mm256_fmadd_ps(wv[ky * KW + kx], xv, acc);
+                }
+            }
+            _mm256_storeu_ps(yr + ox, acc);
+        }
+        for (; ox < OW; ox++) yr[ox] = dw_one(w, x, k, bias, ky0, ky1, iy_base, ox, KW, SW);
+    }
+}
+
+OX_TARGET_AVX2 static void dw_k3_s1(const ox_window *w, const float *x, const float *k, float b, float *y)
+{
+    dw_plane(w, x, k, b, y, 3, 1);
+}
+OX_TARGET_AVX2 static void dw_k3_s2(const ox_window *w, const float *x, const float *k, float b, float *y)
+{
+    dw_plane(w, x, k, b, y, 3, 2);
+}
+OX_TARGET_AVX2 static void dw_k5_s1(const ox_window *w, const float *x, const float *k, float b, float *y)
+{
+    dw_plane(w, x, k, b, y, 5, 1);
+}
+OX_TARGET_AVX2 static void dw_k5_s2(const ox_window *w, const float *x, const float *k, float b, float *y)
+{
+    dw_plane(w, x, k, b, y, 5, 2);
+}
+
+void ox_conv_dw_plane_avx2(const ox_window *w, const float *x, const float *k, float bias, float *y)
+{
+    const bool s2 = w->stride[1] == 2;
+    if (w->kernel[1] == 3) (s2 ? dw_k3_s2 : dw_k3_s1)(w, x, k, bias, y);
+    else (s2 ? dw_k5_s2 : dw_k5_s1)(w, x, k, bias, y);
+}
+#else
+void ox_conv_dw_plane_avx2(const ox_window *w, const float *x, const float *k, float bias, float *y)
+{
+    (void)w, (void)x, (void)k, (void)bias, (void)y;
+}
+#endif

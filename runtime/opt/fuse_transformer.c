@@ -1,0 +1,311 @@
+/* fuse_transformer.c — the decomposed forms torch exports for LayerNorm and GELU, back into
+ * the standard ops, written out by `onyx optimize`, so only where the model's opset has them:
+ *
+ *   LayerNormalization (opset 17+), from
+ *     m = ReduceMean(x, last axes); d = Sub(x, m); v = ReduceMean(Pow(d, 2), same axes);
+ *     y = Div(d, Sqrt(Add(v, eps)))  (or Mul(d, Reciprocal(Sqrt(...))));
+ *     out = Add(Mul(y, gamma), beta)  (beta optional; gamma and beta float constants)
+ *   Gelu (opset 20+), from
+ *     erf form:  h = Add(Erf(Div(x, √2) or Mul(x, 1/√2)), 1)
+ *     tanh form: h = Add(Tanh(Mul(Add(x, Mul(Pow(x, 3), 0.044715)), √(2/π))), 1)  (approximate="tanh")
+ *     then out = Mul(Mul(x, h), 0.5), Mul(Mul(h, 0.5), x) or Mul(Mul(x, 0.5), h).
+ * Every intermediate value must be read only inside the pattern (and not be pinned); the
+ * last node of the pattern becomes the fused op, the others go. */
+#include <math.h>
+#include <string.h>
+
+#include "op.h"
+#include "opt.h"
+
+#define MAX_PAT 12
+#define SQRT2 1.4142135623730951
+#define SQRT_2_OVER_PI 0.7978845608028654
+
+typedef struct match {
+    int nodes[MAX_PAT]; /* pattern nodes that go (the last one is rewritten instead) */
+    int n;
+} match;
+
+/* The live node producing v as op_type with v read only by the pattern, or NULL. */
+static ox_node *inner(const ox_opt *o, int v, const char *op_type, match *m)
+{
+    if (!ox_opt_single_use(o, v)) return NULL;
+    int p = ox_opt_producer(o, v);
+    if (p < 0 || !ox_opt_is(&o->g->nodes[p], op_type) || o->g->nodes[p].out[0] != v || m->n == MAX_PAT) return NULL;
+    m->nodes[m->n++] = p;
+    return &o->g->nodes[p];
+}
+
+/* The single float value of constant v, or NAN. */
+static double scalar(const ox_opt *o, int v)
+{
+    const ox_const *c = ox_opt_const(o, v);
+    if (!c || ox_tensor_numel(&c->t) != 1) return NAN;
+    if (c->t.dtype == ONYX_DTYPE_FLOAT) return ((const float *)c->t.data)[0];
+    if (c->t.dtype == ONYX_DTYPE_DOUBLE) return ((const double *)c->t.data)[0];
+    return NAN;
+}
+
+static bool near(double a, double b) { return fabs(a - b) <= 1e-4 * fabs(b); }
+
+/* For binary node n with one input a constant scalar near `want`: the other input, or -1. */
+static int other_than_scalar(const ox_opt *o, const ox_node *n, double want)
+{
+    if (n->n_in != 2 || n->opset < 7) return -1;
+    for (int k = 0; k < 2; k++)
+        if (near(scalar(o, n->in[k]), want)) return n->in[1 - k];
+    return -1;
+}
+
+/* The ReduceMean's axes as a count of trailing axes (axes [-k..-1], or [r-k..r-1] for a known
+ * rank r), or 0 when they are not such, or keepdims is off. */
+static int trailing_axes(const ox_opt *o, const ox_node *n, int x)
+{
+    const ox_attr *kd = ox_node_attr(n, "keepdims");
+    if (kd && (kd->type != OX_ATTR_INT || kd->i != 1)) return 0;
+    int64_t axes[ONYX_MAX_RANK];
+    int64_t count = 0;
+    if (n->opset < 18) {
+        const ox_attr *a = ox_node_attr(n, "axes");
+        if (!a || a->type != OX_ATTR_INTS || a->n == 0 || a->n > ONYX_MAX_RANK || n->n_in != 1) return 0;
+        count = (int64_t)a->n;
+        memcpy(axes, a->ints, a->n * sizeof *axes);
+    } else {
+        const ox_const *c = n->n_in == 2 ? ox_opt_const(o, n->in[1]) : NULL;
+        if (!c || c->t.dtype != ONYX_DTYPE_INT64 || c->t.rank != 1) return 0;
+        count = c->t.dims[0];
+        if (count <= 0 || count > ONYX_MAX_RANK) return 0;
+        memcpy(axes, c->t.data, (size_t)count * sizeof *axes);
+    }
+    int r = ox_opt_rank(o, x);
+    bool seen[ONYX_MAX_RANK + 1] = {false};
+    for (int64_t i = 0; i < count; i++) {
+        int64_t a = axes[i];
+        if (a >= 0) a = r >= 0 ? a - r : 1; /* as a negative axis; unknown rank: refuse */
+        if (a < -count || a >= 0 || seen[-a]) return 0;
+        seen[-a] = true;
+    }
+    return (int)count;
+}
+
+static bool float_const(const ox_opt *o, int v)
+{
+    const ox_const *c = ox_opt_const(o, v);
+    return c && c->t.dtype == ONYX_DTYPE_FLOAT;
+}
+
+/* Rewrites node n into op_type(inputs) with the given attributes (names and values); *done
+ * stays false when this build lacks the op. */
+static onyx_status become(ox_opt *o, ox_node *n, const char *op_type, const int *in, int n_in, const ox_attr *attrs,
+                          int n_attr, bool *done)
+{
+    const ox_op *op = ox_op_find("", op_type, n->opset);
+    if (!op) return ONYX_OK;
+    ox_attr *a = ox_pool_array(o->g->pool, (size_t)(n_attr ? n_attr : 1), sizeof *a);
+    if (!a) return ox_opt_nomem(o);
+    if (!ox_opt_set_inputs(o, n, in, n_in)) return ox_opt_nomem(o);
+    if (n_attr) memcpy(a, attrs, (size_t)n_attr * sizeof *a);
+    n->attr = a;
+    n->n_attr = n_attr;
+    n->op_type = op_type;
+    n->op = op;
+    *done = true;
+    return ONYX_OK;
+}
+
+static void kill(ox_opt *o, const match *m, ox_pass p)
+{
+    for (int i = 0; i < m->n; i++) o->dead[m->nodes[i]] = true;
+    o->stats->fired[p]++;
+}
+
+/* ---- LayerNorm -------------------------------------------------------------------------- */
+
+/* y = normalised x (the Div or Mul node's output): fills x, eps and the axis count. */
+static bool match_normalise(const ox_opt *o, const ox_node *div, match *m, int *x, double *eps, int *k)
+{
+    if (div->n_in != 2 || div->opset < 7) return false;
+    int d = div->in[0], s;
+    const ox_node *sq;
+    if (ox_opt_is(div, "Div")) {
+        if (!(sq = inner(o, div->in[1], "Sqrt", m))) return false;
+    } else {
+        const ox_node *rc = NULL;
+        for (int j = 0; j < 2 && !rc; j++) {
+            int save = m->n;
+            if ((rc = inner(o, div->in[j], "Reciprocal", m))) d = div->in[1 - j];
+            else m->n = save;
+        }
+        if (!rc || !(sq = inner(o, rc->in[0], "Sqrt", m))) return false;
+    }
+    const ox_node *add = inner(o, sq->in[0], "Add", m);
+    if (!add || add->n_in != 2 || add->opset < 7) return false;
+    const ox_node *var = NULL;
+    for (int j = 0; j < 2 && !var; j++) {
+        *eps = scalar(o, add->in[1 - j]);
+        if (!isnan(*eps) && *eps >= 0) var = inner(o, add->in[j], "ReduceMean", m);
+    }
+    if (!var) return false;
+    const ox_node *pw = inner(o, var->in[0], "Pow", m);
+    if (!pw || pw->n_in != 2 || pw->in[0] != d || scalar(o, pw->in[1]) != 2.0) return false;
+    /* d is read by the Pow and the normalising node only */
+    s = ox_opt_producer(o, d);
+    if (s < 0 || o->uses[d] != 2 || o->pinned[d] || m->n == MAX_PAT) return false;
+    const ox_node *sub = &o->g->nodes[s];
+    if (!ox_opt_is(sub, "Sub") || sub->n_in != 2 || sub->opset < 7 || sub->out[0] != d) return false;
+    m->nodes[m->n++] = s;
+    *x = sub->in[0];
+    const ox_node *mean = inner(o, sub->in[1], "ReduceMean", m);
+    if (!mean || mean->in[0] != *x) return false;
+    *k = trailing_axes(o, mean, *x);
+    return *k > 0 && *k == trailing_axes(o, var, d);
+}
+
+/* Add node `last` (or Mul, without beta) ending a decomposed LayerNorm: fuse it. */
+static onyx_status try_layer_norm(ox_opt *o, int i, bool *changed)
+{
+    ox_node *last = &o->g->nodes[i];
+    if (last->opset < 17 || last->n_in != 2 || last->n_out != 1) return ONYX_OK;
+    match m = {.n = 0};
+    const ox_node *mul = NULL;
+    int beta = -1;
+    if (ox_opt_is(last, "Add")) {
+        for (int j = 0; j < 2 && !mul; j++)
+            if (float_const(o, last->in[1 - j]) && (mul = inner(o, last->in[j], "Mul", &m))) beta = last->in[1 - j];
+    } else if (ox_opt_is(last, "Mul")) {
+        mul = last;
+    }
+    if (!mul || mul->n_in != 2) return ONYX_OK;
+    int gamma = -1, x = -1, k = 0;
+    double eps = 0;
+    for (int j = 0; j < 2 && gamma < 0; j++) {
+        int save = m.n;
+        const ox_node *div = NULL;
+        if (float_const(o, mul->in[1 - j]) && ((div = inner(o, mul->in[j], "Div", &m)) || (div = inner(o, mul->in[j], "Mul", &m))) &&
+            match_normalise(o, div, &m, &x, &eps, &k))
+            gamma = mul->in[1 - j];
+        else
+            m.n = save;
+    }
+    if (gamma < 0) return ONYX_OK;
+    /* gamma and beta hold one value per normalised element: at most k dims */
+    const ox_const *gc = ox_opt_const(o, gamma), *bc = beta >= 0 ? ox_opt_const(o, beta) : NULL;
+    if (gc->t.rank > k || (bc && (bc->t.rank > k || ox_tensor_numel(&bc->t) != ox_tensor_numel(&gc->t)))) return ONYX_OK;
+    const onyx_tensor *xs = ox_opt_shape(o, x);
+    if (xs) { /* the normalised dims must be gamma's (no broadcasting) */
+        int64_t numel = 1;
+        for (int d = xs->rank - k; d < xs->rank; d++) numel *= d >= 0 ? xs->dims[d] : 0;
+        if (xs->rank < k || numel != ox_tensor_numel(&gc->t) || xs->dtype != ONYX_DTYPE_FLOAT) return ONYX_OK;
+    }
+    if (mul != last) m.nodes[m.n++] = (int)(mul - o->g->nodes);
+    ox_attr attrs[2] = {{.name = "axis", .type = OX_ATTR_INT, .i = -k},
+                        {.name = "epsilon", .type = OX_ATTR_FLOAT, .f = (float)eps}};
+    int in[3] = {x, gamma, beta};
+    bool done = false;
+    onyx_status st = become(o, last, "LayerNormalization", in, beta >= 0 ? 3 : 2, attrs, 2, &done);
+    if (st || !done) return st;
+    kill(o, &m, OX_PASS_LAYER_NORM);
+    *changed = true;
+    return ONYX_OK;
+}
+
+/* ---- GELU ------------------------------------------------------------------------------- */
+
+/* h = 1 + erf(x/√2) or 1 + tanh(...): the Add node; fills x and whether it is the tanh form. */
+static bool match_gelu_inner(const ox_opt *o, const ox_node *add, match *m, int *x, bool *tanh_form)
+{
+    int f = other_than_scalar(o, add, 1.0);
+    if (f < 0) return false;
+    int save = m->n;
+    const ox_node *e = inner(o, f, "Erf", m);
+    if (e) {
+        *tanh_form = false;
+        int save2 = m->n;
+        const ox_node *s = inner(o, e->in[0], "Div", m);
+        if (s && s->in[1] >= 0 && near(scalar(o, s->in[1]), SQRT2)) {
+            *x = s->in[0];
+            return true;
+        }
+        m->n = save2;
+        if ((s = inner(o, e->in[0], "Mul", m)) && (*x = other_than_scalar(o, s, 1.0 / SQRT2)) >= 0) return true;
+        m->n = save;
+        return false;
+    }
+    const ox_node *t = inner(o, f, "Tanh", m), *u, *v, *w, *p;
+    if (!t || !(u = inner(o, t->in[0], "Mul", m))) return false;
+    int vi = other_than_scalar(o, u, SQRT_2_OVER_PI);
+    if (vi < 0 || !(v = inner(o, vi, "Add", m)) || v->n_in != 2) return false;
+    for (int j = 0; j < 2; j++) {
+        int save2 = m->n, wi;
+        if ((w = inner(o, v->in[j], "Mul", m)) && (wi = other_than_scalar(o, w, 0.044715)) >= 0 &&
+            (p = inner(o, wi, "Pow", m)) && p->n_in == 2 && p->in[0] == v->in[1 - j] && scalar(o, p->in[1]) == 3.0) {
+            *x = p->in[0];
+            *tanh_form = true;
+            return true;
+        }
+        m->n = save2;
+    }
+    return false;
+}
+
+/* Mul node `last` ending a decomposed GELU: fuse it. */
+static onyx_status try_gelu(ox_opt *o, int i, bool *changed)
+{
+    ox_node *last = &o->g->nodes[i];
+    if (last->opset < 20 || !ox_opt_is(last, "Mul") || last->n_in != 2 || last->n_out != 1) return ONYX_OK;
+    int x = -1;
+    bool tanh_form = false;
+    match m = {.n = 0};
+    for (int j = 0; j < 2 && x < 0; j++) {
+        int a = last->in[j], b = last->in[1 - j];
+        const ox_node *mul, *add;
+        m.n = 0;
+        if (near(scalar(o, b), 0.5)) { /* Mul(Mul(x, h), 0.5) */
+            if (!(mul = inner(o, a, "Mul", &m)) || mul->n_in != 2) continue;
+            for (int q = 0; q < 2 && x < 0; q++) {
+                int save = m.n;
+                if ((add = inner(o, mul->in[q], "Add", &m)) && match_gelu_inner(o, add, &m, &x, &tanh_form) &&
+                    x == mul->in[1 - q])
+                    break;
+                x = -1;
+                m.n = save;
+            }
+        } else if ((mul = inner(o, a, "Mul", &m)) && mul->n_in == 2) {
+            /* Mul(Mul(h, 0.5), x) or Mul(Mul(x, 0.5), h) */
+            int half = other_than_scalar(o, mul, 0.5), save = m.n;
+            if (half < 0) continue;
+            if ((add = inner(o, half, "Add", &m)) && match_gelu_inner(o, add, &m, &x, &tanh_form) && x == b) break;
+            x = -1;
+            m.n = save;
+            if ((add = inner(o, b, "Add", &m)) && match_gelu_inner(o, add, &m, &x, &tanh_form) && x == half) break;
+            x = -1;
+        }
+    }
+    if (x < 0) return ONYX_OK;
+    const onyx_tensor *xs = ox_opt_shape(o, x);
+    if (xs && xs->dtype != ONYX_DTYPE_FLOAT) return ONYX_OK;
+    ox_attr approx = {.name = "approximate", .type = OX_ATTR_STRING, .s = "tanh", .s_len = 4};
+    bool done = false;
+    onyx_status st = become(o, last, "Gelu", &x, 1, &approx, tanh_form ? 1 : 0, &done);
+    if (st || !done) return st;
+    kill(o, &m, OX_PASS_GELU);
+    *changed = true;
+    return ONYX_OK;
+}
+
+onyx_status ox_pass_transformer(ox_opt *o, bool *changed)
+{
+    ox_graph *g = o->g;
+    /* from the end, so a pattern is met at its last node first (the Add of beta, not the Mul
+     * of gamma before it) */
+    for (int i = g->n_nodes - 1; i >= 0; i--) {
+        if (o->dead[i] || g->nodes[i].n_implicit || g->nodes[i].out[0] < 0) continue;
+        bool c = false;
+        onyx_status st = try_layer_norm(o, i, &c);
+        if (!st && !c) st = try_gelu(o, i, &c);
+        if (st) return st;
+        /* the tables go stale where a pattern was fused; later patterns only read other nodes */
+        *changed |= c;
+    }
+    return ONYX_OK;
+}

@@ -1,0 +1,156 @@
+"""Checks `onyx optimize` on torch exports: node counts per op type before and after, the facts
+the optimiser must establish, and that onnxruntime runs the optimised file with the same
+outputs (max abs diff / max abs <= 1e-4).
+Needs the torch venv (not part of `make test`):
+    .cache/torch-venv/bin/python tests/models/opt_check.py ONYX OUTDIR [resnet50 mobilenet_v2
+        efficientnet_b0 bert_torch bert_manual]
+  * the torchvision classifiers are exported without torch's constant folding (opset 17), so
+    BatchNormalization and the shape chains are there for onyx to fold;
+  * bert_torch: 2 torch.nn.TransformerEncoderLayer (hidden 128, 4 heads, GELU, seq 16),
+    opset 20 (so Gelu exists); bert_manual: the same with LayerNorm, GELU and attention
+    written out by hand, so every LayerNorm and GELU arrives decomposed.
+Fused attention needs opset 23, which the TorchScript exporter does not write: not checked."""
+import collections
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+import torchvision
+
+HIDDEN, HEADS, FFN, SEQ, LAYERS = 128, 4, 512, 16, 2
+
+
+def export(model, x, path, opset):
+    torch.onnx.export(model, (x,), path, input_names=["input"], output_names=["output"],
+                      opset_version=opset, dynamo=False, do_constant_folding=False)
+
+
+def torchvision_model(name):
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None).eval()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return model, torch.randn(1, 3, 224, 224), 17
+
+
+class ManualLayerNorm(torch.nn.Module):
+    def __init__(self, n, eps=1e-5):
+        super().__init__()
+        self.gamma = torch.nn.Parameter(torch.rand(n) + 0.5)
+        self.beta = torch.nn.Parameter(torch.rand(n) - 0.5)
+        self.eps = eps
+
+    def forward(self, x):
+        mean = x.mean(-1, keepdim=True)
+        d = x - mean
+        var = (d ** 2).mean(-1, keepdim=True)
+        return d / torch.sqrt(var + self.eps) * self.gamma + self.beta
+
+
+def manual_gelu(x):
+    return x * 0.5 * (1.0 + torch.erf(x / 1.4142135623730951))
+
+
+class ManualLayer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.qkv = torch.nn.Linear(HIDDEN, 3 * HIDDEN)
+        self.proj = torch.nn.Linear(HIDDEN, HIDDEN)
+        self.ff1 = torch.nn.Linear(HIDDEN, FFN)
+        self.ff2 = torch.nn.Linear(FFN, HIDDEN)
+        self.ln1, self.ln2 = ManualLayerNorm(HIDDEN), ManualLayerNorm(HIDDEN)
+        self.drop = torch.nn.Dropout(0.1)
+
+    def forward(self, x):
+        b, s, h = x.shape
+        q, k, v = self.qkv(x).chunk(3, dim=-1)
+        split = lambda t: t.reshape(b, s, HEADS, h // HEADS).transpose(1, 2)
+        q, k, v = split(q), split(k), split(v)
+        att = torch.softmax(q @ k.transpose(-2, -1) / (h // HEADS) ** 0.5, dim=-1)
+        a = (att @ v).transpose(1, 2).reshape(b, s, h)
+        x = self.ln1(x + self.drop(self.proj(a)))
+        return self.ln2(x + self.drop(self.ff2(manual_gelu(self.ff1(x)))))
+
+
+def bert(manual):
+    torch.manual_seed(0)
+    if manual:
+        model = torch.nn.Sequential(*[ManualLayer() for _ in range(LAYERS)])
+    else:
+        layer = torch.nn.TransformerEncoderLayer(HIDDEN, HEADS, FFN, dropout=0.1, activation="gelu",
+                                                 batch_first=True)
+        model = torch.nn.TransformerEncoder(layer, LAYERS, enable_nested_tensor=False)
+    return model.eval(), torch.randn(1, SEQ, HIDDEN), 20
+
+
+def op_counts(path):
+    return collections.Counter(n.op_type for n in onnx.load(path).graph.node)
+
+
+def run_ort(path, x):
+    return ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+
+
+def check(onyx, out, name):
+    if name.startswith("bert"):
+        model, x, opset = bert(name == "bert_manual")
+    else:
+        model, x, opset = torchvision_model(name)
+    path, opt = os.path.join(out, name + ".onnx"), os.path.join(out, name + ".opt.onnx")
+    export(model, x, path, opset)  # with grad on: torch's fused encoder fast path is not exportable
+    subprocess.run([onyx, "optimize", path, opt], check=True, capture_output=True)
+    x = x.numpy()
+    want, got = run_ort(path, x), run_ort(opt, x)
+    rel = float(np.abs(got - want).max() / np.abs(want).max())
+    # and onyx itself, running the original at its default --opt 2
+    np.save(os.path.join(out, name + ".input.npy"), x)
+    subprocess.run([onyx, "run", path, "--input", os.path.join(out, name + ".input.npy"), "--output-dir",
+                    os.path.join(out, name + ".out")], check=True, capture_output=True)
+    mine = np.load(os.path.join(out, name + ".out", "output.npy"))
+    rel_onyx = float(np.abs(mine - want).max() / np.abs(want).max())
+    before, after = op_counts(path), op_counts(opt)
+    print(f"{name}: {sum(before.values())} nodes -> {sum(after.values())}, "
+          f"optimised vs original in onnxruntime: {rel:.2e}, onyx --opt 2 vs onnxruntime: {rel_onyx:.2e}")
+    for op in sorted(set(before) | set(after)):
+        if before[op] != after[op]:
+            print(f"  {op}: {before[op]} -> {after[op]}")
+    failures = []
+    if rel > 1e-4 or rel_onyx > 1e-4:
+        failures.append(f"outputs differ by {max(rel, rel_onyx):.2e}")
+    for op in ("BatchNormalization", "Identity", "Dropout"):
+        if after[op]:
+            failures.append(f"{after[op]} {op} left")
+    if name.startswith("bert"):
+        # every LayerNorm (2 per layer) and GELU (1 per layer) is one op
+        if after["LayerNormalization"] != 2 * LAYERS or after["Gelu"] != LAYERS:
+            failures.append(f"LayerNormalization {after['LayerNormalization']}, Gelu {after['Gelu']}")
+        for op in ("ReduceMean", "Erf", "Sqrt", "Pow"):
+            if after[op]:
+                failures.append(f"{after[op]} {op} left (decomposed LayerNorm/GELU)")
+    if name == "bert_manual" and before["ReduceMean"] == 0:
+        failures.append("the hand-written export has no decomposed LayerNorm to fuse")
+    for f in failures:
+        print(f"  FAIL: {f}")
+    return not failures
+
+
+def main(argv):
+    onyx, out = argv[1], argv[2]
+    names = argv[3:] or ["resnet50", "mobilenet_v2", "efficientnet_b0", "bert_torch", "bert_manual"]
+    os.makedirs(out, exist_ok=True)
+    ok = all([check(onyx, out, n) for n in names])
+    print("opt_check:", "ok" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
