@@ -10,6 +10,7 @@
 
 #include "../runtime/model.h"
 #include "onnx_io.h"
+#include "../runtime/packed.h"
 #include "op.h"
 
 #define MAX_INLINE_DEPTH 32
@@ -429,49 +430,6 @@ static void note_unsupported(load_ctx *c, const ox_node *n)
     c->unsupported_len = len < c->errcap ? len : c->errcap - 1;
 }
 
-/* Appends sub's outer references (indices into sub->parent) to list, once each. */
-static void collect_outer(const ox_graph *sub, int *list, int *n)
-{
-    for (int v = 0; v < sub->n_values; v++) {
-        int o = sub->values[v].outer;
-        if (o < 0) continue;
-        bool seen = false;
-        for (int k = 0; k < *n && !seen; k++) seen = list[k] == o;
-        if (!seen) list[(*n)++] = o;
-    }
-}
-
-/* A node with subgraphs reads, besides its declared inputs, every outer value its bodies use
- * (ONNX's implicit inputs): they are appended to its inputs so that ordering, liveness and
- * the planner's knowledge of values treat them like any other input. */
-static onyx_status add_implicit_inputs(load_ctx *c, ox_graph *g, ox_node *n)
-{
-    int total = 0;
-    for (int k = 0; k < n->n_attr; k++) {
-        const ox_attr *a = &n->attr[k];
-        if (a->type == OX_ATTR_GRAPH) total += a->g->n_values;
-        if (a->type == OX_ATTR_GRAPHS)
-            for (size_t j = 0; j < a->n; j++) total += a->graphs[j]->n_values;
-    }
-    if (!total) return ONYX_OK;
-    int *list = ox_pool_array(g->pool, (size_t)total, sizeof(int)), n_list = 0;
-    if (!list) return nomem(c);
-    for (int k = 0; k < n->n_attr; k++) {
-        const ox_attr *a = &n->attr[k];
-        if (a->type == OX_ATTR_GRAPH) collect_outer(a->g, list, &n_list);
-        if (a->type == OX_ATTR_GRAPHS)
-            for (size_t j = 0; j < a->n; j++) collect_outer(a->graphs[j], list, &n_list);
-    }
-    if (!n_list) return ONYX_OK;
-    int *in = ox_pool_array(g->pool, (size_t)n->n_in + (size_t)n_list, sizeof(int));
-    if (!in) return nomem(c);
-    memcpy(in, n->in, sizeof(int) * (size_t)n->n_in);
-    memcpy(in + n->n_in, list, sizeof(int) * (size_t)n_list);
-    n->in = in;
-    n->n_implicit = n_list;
-    return ONYX_OK;
-}
-
 static onyx_status finish_nodes(load_ctx *c, ox_graph *g, const pending_node *pend)
 {
     for (int i = 0; i < g->n_nodes; i++) {
@@ -508,8 +466,7 @@ static onyx_status finish_nodes(load_ctx *c, ox_graph *g, const pending_node *pe
                 return st;
             }
         }
-        onyx_status st = add_implicit_inputs(c, g, n);
-        if (st) return st;
+        if (!ox_node_add_implicit_inputs(g, n)) return nomem(c);
         n->op = n->opset >= 0 ? ox_op_find(n->domain, n->op_type, n->opset) : NULL;
         if (!n->op) {
             c->m->n_unsupported++;
@@ -677,6 +634,22 @@ static onyx_status load_buffer(const void *buf, size_t len, const char *base_dir
     return ONYX_OK;
 }
 
+/* A packed model (runtime/packed_load.c) from bytes the caller may free: the model keeps an
+ * aligned copy, so its weights are used in place. */
+static onyx_status load_packed_copy(const void *buf, size_t len, const onyx_load_options *o, onyx_model **out,
+                                    onyx_error *err)
+{
+    *out = NULL;
+    ox_allocator a = ox_opts_allocator(o);
+    void *copy = ox_malloc_aligned(&a, len);
+    if (!copy) {
+        ox_error_set(err, ONYX_E_NOMEM, "out of memory");
+        return ONYX_E_NOMEM;
+    }
+    memcpy(copy, buf, len);
+    return ox_packed_load_owned(copy, len, o, out, err);
+}
+
 onyx_status onyx_model_load_memory(const void *buf, size_t len, const onyx_load_options *o, onyx_model **out,
                                    onyx_error *err)
 {
@@ -684,6 +657,7 @@ onyx_status onyx_model_load_memory(const void *buf, size_t len, const onyx_load_
         ox_error_set(err, ONYX_E_ARG, "null argument");
         return ONYX_E_ARG;
     }
+    if (ox_is_packed(buf, len)) return load_packed_copy(buf, len, o, out, err);
     return load_buffer(buf, len, NULL, o, out, err);
 }
 
@@ -703,6 +677,11 @@ onyx_status onyx_model_load_file(const char *path, const onyx_load_options *o, o
     onyx_status st = ox_read_file(path, &a, r.max_total_bytes, &buf, &len, msg, sizeof msg);
     if (st) {
         ox_error_set(err, st, msg);
+        return st;
+    }
+    if (ox_is_packed(buf, len)) {
+        st = load_packed_copy(buf, len, o, out, err);
+        ox_free(&a, buf, len + 1);
         return st;
     }
     char dir[PATH_MAX];

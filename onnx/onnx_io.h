@@ -38,16 +38,10 @@ onyx_status ox_tensor_to_proto(const onyx_tensor *t, ox_pool *pool, Onnx__Tensor
 /* Writes graph g (m's main graph, or an optimised copy of it) with m's metadata and opsets
  * as an ONNX model file. */
 onyx_status ox_model_write_file(const onyx_model *m, const ox_graph *g, const char *path, char *err, size_t errcap);
-/* Reads a whole file into an allocator block of *len bytes (+1 NUL). */
-onyx_status ox_read_file(const char *path, const ox_allocator *a, int64_t max_bytes, uint8_t **buf,
-                         size_t *len, char *err, size_t errcap);
-
 /* Deepest message nesting of a serialized ModelProto along the fields through which ONNX
  * messages recurse (graphs in attributes, nested type protos); a value above limit means
  * "deeper than limit", -1 malformed wire data. Run before decoding: the decoder recurses. */
 int ox_onnx_nesting(const void *buf, size_t len, int limit);
-/* The allocator load options name (libc when NULL). */
-ox_allocator ox_opts_allocator(const onyx_load_options *o);
 /* Reads and decodes a protobuf file; NULL with *st and msg set on failure. pb->a must be set;
  * free the message with protobuf_c_message_free_unpacked(m, &pb->pa). */
 ProtobufCMessage *ox_unpack_file(const char *path, const ProtobufCMessageDescriptor *desc, const onyx_load_options *o,

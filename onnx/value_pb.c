@@ -8,16 +8,6 @@
 /* SequenceProto/OptionalProto elem_type values (their own enum, not a tensor dtype). */
 enum { PB_UNDEFINED = 0, PB_TENSOR = 1, PB_SEQUENCE = 3 };
 
-void onyx_value_free(onyx_value *v, const onyx_load_options *o)
-{
-    if (!v) return;
-    ox_allocator a = ox_opts_allocator(o);
-    onyx_tensor_free(&v->tensor, o);
-    for (size_t i = 0; i < v->n_items; i++) onyx_tensor_free(&v->items[i], o);
-    ox_free(&a, v->items, (v->n_items ? v->n_items : 1) * sizeof *v->items);
-    memset(v, 0, sizeof *v);
-}
-
 static onyx_status read_sequence(const Onnx__SequenceProto *sp, const char *path, const onyx_load_options *o,
                                  onyx_value *out, char *msg, size_t cap)
 {

@@ -5,13 +5,13 @@
 
 #include "op.h"
 
-#define OX_FAMILIES        \
+/* Families that need only the C library (libm): what the core library (make core) links. */
+#define OX_FAMILIES_PORTABLE \
     OX_FAMILY(attention)   \
     OX_FAMILY(binary)      \
     OX_FAMILY(control)     \
     OX_FAMILY(einsum)      \
     OX_FAMILY(elementwise) \
-    OX_FAMILY(image)       \
     OX_FAMILY(index)       \
     OX_FAMILY(linalg)      \
     OX_FAMILY(logic)       \
@@ -32,8 +32,15 @@
     OX_FAMILY(select)      \
     OX_FAMILY(sequence)    \
     OX_FAMILY(signal)      \
-    OX_FAMILY(strings)     \
     OX_FAMILY(shape)
+
+/* Families that need host libraries: ImageDecoder (libpng, libjpeg, libwebp, OpenJPEG) and
+ * the string ops (POSIX regex). */
+#define OX_FAMILIES_HOSTED \
+    OX_FAMILY(image)       \
+    OX_FAMILY(strings)
+
+#define OX_FAMILIES OX_FAMILIES_PORTABLE OX_FAMILIES_HOSTED
 
 #define OX_FAMILY(name) extern const ox_op ox_ops_##name[]; extern const size_t ox_ops_##name##_count;
 OX_FAMILIES

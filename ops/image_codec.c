@@ -8,13 +8,19 @@
  * libpng and libjpeg report errors by longjmp out of their error callbacks. Each library's
  * state (and everything else the decoding function touches after setjmp) lives in a job
  * struct in the caller's frame, so nothing local to the function calling setjmp is read
- * after the jump, and the error path destroys the library state before returning. */
+ * after the jump, and the error path destroys the library state before returning.
+ *
+ * Built with IMAGE=0 (ONYX_NO_IMAGE_LIBS: no libpng, libjpeg, libwebp or OpenJPEG, as for
+ * cross targets), those four formats are still recognised but refused with
+ * ONYX_E_UNSUPPORTED; BMP, PNM and TIFF need no library and stay. */
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
 
+#ifndef ONYX_NO_IMAGE_LIBS
 #include <jpeglib.h>
 #include <png.h>
+#endif
 
 #include "image_codec.h"
 
@@ -25,6 +31,7 @@ static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | (uint32_t)
 static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
 static uint32_t be32(const uint8_t *p) { return be16(p) << 16 | be16(p + 2); }
 
+#ifndef ONYX_NO_IMAGE_LIBS
 /* ---- PNG (libpng) ------------------------------------------------------------------------ */
 
 typedef struct png_job {
@@ -200,6 +207,7 @@ static onyx_status jpeg_decode(const uint8_t *d, size_t n, int64_t h, int64_t w,
     if (!jpeg_run(&j)) return ox_errf(why, cap, ONYX_E_ARG, "JPEG: %s", j.msg);
     return ONYX_OK;
 }
+#endif /* ONYX_NO_IMAGE_LIBS */
 
 /* ---- BMP --------------------------------------------------------------------------------- */
 
@@ -543,11 +551,20 @@ typedef struct codec {
     onyx_status (*decode)(const uint8_t *, size_t, int64_t, int64_t, uint8_t *, char *, size_t);
 } codec;
 
+/* A codec whose functions are NULL is one this build leaves out (IMAGE=0). */
+#ifdef ONYX_NO_IMAGE_LIBS
+#define LIB_CODEC(name, size, decode) {name, NULL, NULL}
+#else
+#define LIB_CODEC(name, size, decode) {name, size, decode}
+#endif
 static const codec codecs[] = {
-    {"PNG", png_size, png_decode},   {"JPEG", jpeg_size, jpeg_decode}, {"BMP", bmp_size, bmp_decode},
-    {"PNM", pnm_size, pnm_decode},   {"TIFF", tiff_size, tiff_decode},
-    {"WebP", ox_webp_size, ox_webp_decode}, /* these two in image_codec_extra.c */
-    {"JPEG 2000", ox_jp2_size, ox_jp2_decode},
+    LIB_CODEC("PNG", png_size, png_decode),
+    LIB_CODEC("JPEG", jpeg_size, jpeg_decode),
+    {"BMP", bmp_size, bmp_decode},
+    {"PNM", pnm_size, pnm_decode},
+    {"TIFF", tiff_size, tiff_decode},
+    LIB_CODEC("WebP", ox_webp_size, ox_webp_decode), /* these two in image_codec_extra.c */
+    LIB_CODEC("JPEG 2000", ox_jp2_size, ox_jp2_decode),
 };
 
 /* The codec for the data's signature; NULL with *st and why set if there is none. */
@@ -573,6 +590,9 @@ onyx_status ox_image_size(const uint8_t *data, size_t size, int64_t *height, int
     onyx_status st;
     const codec *k = find_codec(data, size, &st, why, cap);
     if (!k) return st;
+    if (!k->size)
+        return ox_errf(why, cap, ONYX_E_UNSUPPORTED,
+                       "%s images: this onyx was built with IMAGE=0, without the library that decodes them", k->name);
     if ((st = k->size(data, size, height, width, why, cap))) return st;
     if (*height <= 0 || *width <= 0 || *height > DIM_MAX || *width > DIM_MAX)
         return ox_errf(why, cap, ONYX_E_ARG, "%s size %lld x %lld is invalid", k->name, (long long)*width,

@@ -6,15 +6,39 @@
 #include "families.h"
 
 typedef struct family {
+    const char *name;
     const ox_op *ops;
     const size_t *count;
 } family;
 
+/* Which families are linked: a firmware build names the ones its model needs in a header
+ * written by `onyx pack --ops-header` (-DONYX_OPS_HEADER='"ops.h"'), so the linker leaves
+ * the other families' kernels out; the core library (ONYX_CORE) leaves out the families
+ * that need host libraries. */
+#if defined(ONYX_OPS_HEADER)
+#include ONYX_OPS_HEADER
+#define OX_LINKED_FAMILIES ONYX_OPS_FAMILIES
+#elif defined(ONYX_CORE)
+#define OX_LINKED_FAMILIES OX_FAMILIES_PORTABLE
+#else
+#define OX_LINKED_FAMILIES OX_FAMILIES
+#endif
+
+static const size_t no_ops = 0;
 static const family families[] = {
-#define OX_FAMILY(name) {ox_ops_##name, &ox_ops_##name##_count},
-    OX_FAMILIES
+#define OX_FAMILY(name) {#name, ox_ops_##name, &ox_ops_##name##_count},
+    OX_LINKED_FAMILIES
 #undef OX_FAMILY
+    {"", NULL, &no_ops} /* keeps the table non-empty whatever is linked */
 };
+
+const char *ox_op_family(const ox_op *op)
+{
+    for (size_t f = 0; op && f < sizeof families / sizeof families[0]; f++)
+        for (size_t i = 0; i < *families[f].count; i++) /* == only: < between tables is undefined */
+            if (&families[f].ops[i] == op) return families[f].name;
+    return NULL;
+}
 
 static bool domain_eq(const char *a, const char *b)
 {

@@ -4,6 +4,18 @@
 
 #include "internal.h"
 
+#ifdef ONYX_CORE
+/* The core library (make core) has no malloc: without a caller's allocator (onyx_arena_alloc
+ * over a static buffer, say) every allocation fails with ONYX_E_NOMEM. */
+static void *libc_alloc(void *user, void *ptr, size_t osize, size_t nsize)
+{
+    (void)user;
+    (void)ptr;
+    (void)osize;
+    (void)nsize;
+    return NULL;
+}
+#else
 static void *libc_alloc(void *user, void *ptr, size_t osize, size_t nsize)
 {
     (void)user;
@@ -14,6 +26,7 @@ static void *libc_alloc(void *user, void *ptr, size_t osize, size_t nsize)
     }
     return realloc(ptr, nsize);
 }
+#endif
 
 ox_allocator ox_allocator_make(onyx_alloc_fn fn, void *user)
 {
@@ -78,7 +91,10 @@ struct ox_pool_chunk {
     _Alignas(OX_ALIGN) unsigned char data[];
 };
 
-#define POOL_CHUNK_MIN (64 * 1024)
+/* Chunks start small and double up to POOL_CHUNK_MAX, so a small model's pools (on a
+ * microcontroller's fixed arena, say) stay small while big ones still allocate rarely. */
+#define POOL_CHUNK_FIRST 1024
+#define POOL_CHUNK_MAX (64 * 1024)
 
 void ox_pool_init(ox_pool *p, ox_allocator a, size_t limit)
 {
@@ -102,7 +118,8 @@ void *ox_pool_alloc(ox_pool *p, size_t n, size_t align)
             return c->data + off;
         }
     }
-    size_t size = n + align > POOL_CHUNK_MIN ? n + align : POOL_CHUNK_MIN;
+    size_t grow = c ? (c->size < POOL_CHUNK_MAX / 2 ? c->size * 2 : POOL_CHUNK_MAX) : POOL_CHUNK_FIRST;
+    size_t size = n + align > grow ? n + align : grow;
     c = ox_malloc_aligned(&p->alloc, sizeof(ox_pool_chunk) + size);
     if (!c) return NULL;
     c->size = size;

@@ -33,6 +33,13 @@ void ox_free(const ox_allocator *a, void *p, size_t n);
 /* Aligned block of n bytes (OX_ALIGN); free with ox_free_aligned. */
 void *ox_malloc_aligned(const ox_allocator *a, size_t n);
 void ox_free_aligned(const ox_allocator *a, void *p);
+/* The allocator load options name (libc when NULL), and their tensor size limit (4 GiB when
+ * unset). runtime/tensor.c */
+ox_allocator ox_opts_allocator(const onyx_load_options *o);
+int64_t ox_opts_max_tensor(const onyx_load_options *o);
+/* Reads a whole file into an allocator block of *len bytes (+1 NUL). runtime/tensor.c */
+onyx_status ox_read_file(const char *path, const ox_allocator *a, int64_t max_bytes, uint8_t **buf,
+                         size_t *len, char *err, size_t errcap);
 
 /* A pool is a bump allocator over chunks: everything in it is freed at once. The model's IR
  * and weights live in one pool; so do a session's plan-time tables. */

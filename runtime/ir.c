@@ -160,6 +160,46 @@ const ox_attr *ox_node_attr(const ox_node *n, const char *name)
     return NULL;
 }
 
+/* Appends sub's outer references (indices into sub->parent) to list, once each. */
+static void collect_outer(const ox_graph *sub, int *list, int *n)
+{
+    for (int v = 0; v < sub->n_values; v++) {
+        int o = sub->values[v].outer;
+        if (o < 0) continue;
+        bool seen = false;
+        for (int k = 0; k < *n && !seen; k++) seen = list[k] == o;
+        if (!seen) list[(*n)++] = o;
+    }
+}
+
+bool ox_node_add_implicit_inputs(ox_graph *g, ox_node *n)
+{
+    int total = 0;
+    for (int k = 0; k < n->n_attr; k++) {
+        const ox_attr *a = &n->attr[k];
+        if (a->type == OX_ATTR_GRAPH) total += a->g->n_values;
+        if (a->type == OX_ATTR_GRAPHS)
+            for (size_t j = 0; j < a->n; j++) total += a->graphs[j]->n_values;
+    }
+    if (!total) return true;
+    int *list = ox_pool_array(g->pool, (size_t)total, sizeof(int)), n_list = 0;
+    if (!list) return false;
+    for (int k = 0; k < n->n_attr; k++) {
+        const ox_attr *a = &n->attr[k];
+        if (a->type == OX_ATTR_GRAPH) collect_outer(a->g, list, &n_list);
+        if (a->type == OX_ATTR_GRAPHS)
+            for (size_t j = 0; j < a->n; j++) collect_outer(a->graphs[j], list, &n_list);
+    }
+    if (!n_list) return true;
+    int *in = ox_pool_array(g->pool, (size_t)n->n_in + (size_t)n_list, sizeof(int));
+    if (!in) return false;
+    memcpy(in, n->in, sizeof(int) * (size_t)n->n_in);
+    memcpy(in + n->n_in, list, sizeof(int) * (size_t)n_list);
+    n->in = in;
+    n->n_implicit = n_list;
+    return true;
+}
+
 /* Kahn's algorithm over value dependencies; among ready nodes the earliest in file order goes
  * first, so an already sorted graph keeps its order exactly. */
 onyx_status ox_graph_sort(ox_graph *g, char *err, size_t errcap)

@@ -141,6 +141,11 @@ ox_node *ox_graph_add_node(ox_graph *g, int n_in, int n_out, int n_attr);
  * value's producer. Fails with ONYX_E_ARG on a cycle or a value produced twice. */
 onyx_status ox_graph_sort(ox_graph *g, char *err, size_t errcap);
 
+/* A node with subgraphs reads, besides its declared inputs, every outer value its bodies use
+ * (ONNX's implicit inputs): they are appended to its inputs (n_implicit) so that ordering,
+ * liveness and the planner's knowledge of values treat them like any other input. False
+ * when out of memory. */
+bool ox_node_add_implicit_inputs(ox_graph *g, ox_node *n);
 const ox_attr *ox_node_attr(const ox_node *n, const char *name);
 /* Declared plus implicit inputs. */
 static inline int ox_node_inputs(const ox_node *n) { return n->n_in + n->n_implicit; }

@@ -36,6 +36,7 @@ void onyx_model_free(onyx_model *m)
     if (!m) return;
     ox_allocator a = m->alloc;
     ox_pool_release(&m->pool);
+    ox_free_aligned(&a, m->owned_data);
     ox_free(&a, m, sizeof *m);
 }
 

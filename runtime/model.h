@@ -16,6 +16,9 @@ struct onyx_model {
     onyx_load_options opts; /* with defaults filled in */
     int n_unsupported;
     ox_opt_stats opt_stats; /* what onyx_model_optimize did */
+    void *owned_data;       /* a packed model's bytes when the model keeps its own copy
+                             * (ox_malloc_aligned; names and weights point into it) */
+    uint64_t packed_arena_bytes; /* the arena size a packed model's header records */
 };
 
 /* Fills defaults for absent or zero options. */

@@ -243,6 +243,51 @@ void onyx_value_free(onyx_value *v, const onyx_load_options *o);
 onyx_status onyx_tensor_alloc(onyx_tensor *t, const onyx_load_options *o, onyx_error *err);
 void onyx_tensor_free(onyx_tensor *t, const onyx_load_options *o);
 
+/* ---- packed models and fixed arenas (embedded; docs/PACKED_FORMAT.md, docs/EMBEDDED.md) --
+ * A packed model (`onyx pack`) holds the graph and the weights, aligned, in one buffer that
+ * needs no parsing library. onyx_model_load_packed uses it in place: weights and names point
+ * into `data`, which the caller keeps alive and unchanged until onyx_model_free (flash, a
+ * const array, an mmap). Weights are used without copying when `data` is 64-byte aligned
+ * (as `onyx pack --c-array` declares it); otherwise they are copied into the model.
+ * onyx_model_load_file and onyx_model_load_memory also accept packed files (by their magic),
+ * keeping their own copy. Every offset, size, count, string and index is checked: hostile
+ * bytes give ONYX_E_PARSE with a message, never an out-of-bounds read. */
+onyx_status onyx_model_load_packed(const void *data, size_t size, const onyx_load_options *o, onyx_model **out,
+                                   onyx_error *err);
+/* Writes m's main graph (as optimised, with its bodies) and weights in the packed format into
+ * buf (cap bytes); *size receives the packed size. With buf NULL or cap too small nothing is
+ * written and only *size is set (ONYX_E_LIMIT when buf was given). `arena_bytes` is recorded
+ * in the header as the arena the model needs (0: unknown). */
+onyx_status onyx_model_pack(const onyx_model *m, uint64_t arena_bytes, void *buf, size_t cap, size_t *size,
+                            onyx_error *err);
+/* The distinct ops m uses in all its graphs (bodies included), one per (domain, op type),
+ * with the op family implementing each (NULL if none): fills up to cap entries of out (may
+ * be NULL) and returns how many there are (0 also when out of memory). For `onyx pack
+ * --ops-header` (firmware op selection). */
+typedef struct onyx_op_use {
+    const char *op_type;
+    const char *domain; /* "" = ai.onnx */
+    const char *family; /* ops/<family>.c, or NULL when not implemented */
+} onyx_op_use;
+size_t onyx_model_ops_used(const onyx_model *m, onyx_op_use *out, size_t cap);
+/* The arena size recorded in a packed model's header (0 for ONNX files or when unknown). */
+uint64_t onyx_model_packed_arena_bytes(const onyx_model *m);
+
+/* A bump allocator over a caller's buffer, for builds without malloc:
+ *     static uint8_t arena[N]; onyx_arena ar; onyx_arena_init(&ar, arena, sizeof arena);
+ *     opts.alloc = onyx_arena_alloc; opts.alloc_user = &ar;
+ * Freeing the most recent block gives its bytes back; other frees are no-ops (the memory
+ * returns when the arena is re-initialised). `peak` is the most bytes ever in use: the N a
+ * model needs (what `onyx pack` measures and prints). */
+typedef struct onyx_arena {
+    unsigned char *base;
+    size_t size;
+    size_t used;
+    size_t peak;
+} onyx_arena;
+void onyx_arena_init(onyx_arena *a, void *buf, size_t size);
+void *onyx_arena_alloc(void *user, void *ptr, size_t osize, size_t nsize); /* an onyx_alloc_fn */
+
 #ifdef __cplusplus
 }
 #endif
