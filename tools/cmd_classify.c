@@ -1,11 +1,14 @@
 /* cmd_classify.c — `onyx classify --model M --image I... [--labels FILE] [--top K] [--size S]
- * [--mean R,G,B] [--std R,G,B] [--threads N]`: image classification, one JSON line per image:
+ * [--mean V[,V,V]] [--std V[,V,V]] [--fit crop|stretch|none] [--filter F] [--save-input DIR]
+ * [--threads N] [--opt N]`: image classification, one JSON line per image:
  *   {"image": PATH, "top_k": [{"label": NAME|null, "class_id": K, "confidence": P}, ...]}
- * Preprocessing as torchvision's ImageNet evaluation: resize the shorter side to S*256/224
- * (bilinear, antialiased), center-crop S x S (or the model's fixed H x W), scale to [0, 1],
- * normalise with the mean/std (ImageNet's by default). Confidences are the model's outputs
- * when they already form a distribution (all in [0, 1], summing to 1 within 1e-3), else
- * their softmax. */
+ * Preprocessing as torchvision's ImageNet evaluation by default: resize the shorter side to
+ * S*256/224 (bilinear, antialiased), center-crop S x S (or the model's fixed H x W), scale
+ * to [0, 1], normalise with the mean/std (ImageNet's by default; a model with one channel
+ * gets the average of the three). --fit stretch resizes to S x S ignoring the aspect ratio,
+ * --fit none feeds the image as it is. Confidences are the model's outputs when they
+ * already form a distribution (all in [0, 1], summing to 1 within 1e-3), else their
+ * softmax. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +20,15 @@
 #define DEFAULT_SIZE 224
 
 typedef struct classify_args {
-    const char *model, *labels;
-    const char **images;
-    int n_images;
-    int top, size;
-    bool size_given;
-    float mean[3], std[3];
-    onyx_session_options so;
+    vision_args v;
+    int top;
 } classify_args;
 
 static int usage(void)
 {
     return cli_usage_error("usage: onyx classify --model M --image I... [--labels FILE] [--top K] [--size S] "
-                           "[--mean R,G,B] [--std R,G,B] [--threads N]");
+                           "[--mean V[,V,V]] [--std V[,V,V]] [--fit crop|stretch|none] "
+                           "[--filter bilinear|bicubic|area|nearest] [--save-input DIR] [--threads N] [--opt N]");
 }
 
 static int parse_args(int argc, char **argv, classify_args *a)
@@ -37,33 +36,16 @@ static int parse_args(int argc, char **argv, classify_args *a)
     const char *v;
     for (int i = 0; i < argc; i++) {
         int r;
-        if ((r = cli_flag_value(argc, argv, &i, "--model", &v)) != 0) {
+        if ((r = vision_parse_flag(&a->v, argc, argv, &i)) != 0) {
             if (r < 0) return CLI_EXIT_USAGE;
-            a->model = v;
-        } else if ((r = vision_flag_values(argc, argv, &i, "--image", a->images, &a->n_images)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--labels", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            a->labels = v;
         } else if ((r = cli_flag_value(argc, argv, &i, "--top", &v)) != 0) {
             if (r < 0 || !cli_parse_int("--top", v, 1, 1000000, &a->top)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--size", &v)) != 0) {
-            if (r < 0 || !cli_parse_int("--size", v, 1, 16384, &a->size)) return CLI_EXIT_USAGE;
-            a->size_given = true;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--mean", &v)) != 0) {
-            if (r < 0 || !vision_parse_floats("--mean", v, 3, a->mean)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--std", &v)) != 0) {
-            if (r < 0 || !vision_parse_floats("--std", v, 3, a->std)) return CLI_EXIT_USAGE;
-            for (int c = 0; c < 3; c++)
-                if (!(a->std[c] != 0)) return cli_usage_error("--std values must not be 0");
-        } else if ((r = cli_flag_value(argc, argv, &i, "--threads", &v)) != 0) {
-            if (r < 0 || !cli_parse_int("--threads", v, 0, 4096, &a->so.threads)) return CLI_EXIT_USAGE;
         } else {
             cli_error("classify: unexpected argument '%s'", argv[i]);
             return usage();
         }
     }
-    if (!a->model || a->n_images == 0) return usage();
+    if (!a->v.model || a->v.n_images == 0) return usage();
     return CLI_EXIT_OK;
 }
 
@@ -74,10 +56,10 @@ static int load_labels(const classify_args *a, size_t classes, char ***labels, s
     char path[4096];
     *labels = NULL;
     *n = 0;
-    if (a->labels) {
-        int rc = vision_read_labels(a->labels, labels, n);
+    if (a->v.labels) {
+        int rc = vision_read_labels(a->v.labels, labels, n);
         if (!rc && *n != classes)
-            cli_note("'%s' has %zu labels for %zu classes; classes without one print a null label", a->labels, *n,
+            cli_note("'%s' has %zu labels for %zu classes; classes without one print a null label", a->v.labels, *n,
                      classes);
         return rc;
     }
@@ -168,23 +150,17 @@ static int print_top(const classify_args *a, const char *image, const double *p,
     return json_finish(&w) ? CLI_EXIT_OK : cli_error("cannot write the result");
 }
 
-/* The crop size (the model's fixed H x W, else --size) and the preprocessing for it. */
+/* The input size (the model's fixed H x W, else --size) and the preprocessing for it. */
 static int plan_preprocess(const classify_args *a, const vision_input *vi, img_preprocess_options *pp)
 {
-    int h = vi->height, w = vi->width;
-    if (h > 0 && w > 0) {
-        if (a->size_given && (a->size != h || a->size != w))
-            return cli_error("classify: the model takes %dx%d images; --size %d does not fit", w, h, a->size);
-    } else if (h > 0 || w > 0) {
-        h = w = h > 0 ? h : w; /* one side fixed: a square of it */
-    } else {
-        h = w = a->size;
-    }
+    int w, h;
+    int rc = vision_input_size(&a->v, vi, "classify", &w, &h);
+    if (rc) return rc;
     memset(pp, 0, sizeof *pp);
     pp->width = w;
     pp->height = h;
-    pp->fit = IMG_FIT_RESIZE_CROP;
-    pp->filter = IMG_FILTER_BILINEAR;
+    pp->fit = a->v.fit;
+    pp->filter = a->v.filter;
     int shorter = h < w ? h : w;
     pp->resize_shorter = (int)((long)shorter * 256 / 224);
     if (pp->resize_shorter < 1) pp->resize_shorter = 1;
@@ -192,12 +168,12 @@ static int plan_preprocess(const classify_args *a, const vision_input *vi, img_p
     pp->tensor.layout = vi->layout;
     pp->tensor.channels = vi->channels;
     for (int c = 0; c < 3; c++) {
-        pp->tensor.mean[c] = a->mean[c];
-        pp->tensor.std[c] = a->std[c];
+        pp->tensor.mean[c] = a->v.mean[c];
+        pp->tensor.std[c] = a->v.std[c];
     }
     if (vi->channels == 1) { /* gray: the channels' average */
-        pp->tensor.mean[0] = (a->mean[0] + a->mean[1] + a->mean[2]) / 3;
-        pp->tensor.std[0] = (a->std[0] + a->std[1] + a->std[2]) / 3;
+        pp->tensor.mean[0] = (a->v.mean[0] + a->v.mean[1] + a->v.mean[2]) / 3;
+        pp->tensor.std[0] = (a->v.std[0] + a->v.std[1] + a->v.std[2]) / 3;
     }
     return CLI_EXIT_OK;
 }
@@ -213,6 +189,7 @@ static int classify_image(const classify_args *a, onyx_session *s, const img_pre
     int rc = vision_read_image(image, 0, &im);
     if (!rc && img_preprocess(&im, pp, &in, NULL, &err) != ONYX_OK) rc = cli_error("%s: %s", image, err.message);
     img_free(&im);
+    if (!rc) rc = vision_save_input(&a->v, image, &in);
     if (!rc && onyx_session_run(s, &in, 1, &out, 1) != ONYX_OK) rc = cli_error("%s: %s", image, onyx_session_error(s));
     if (!rc) rc = confidences(&out, &p, &classes);
     if (!rc && !*labels_loaded) {
@@ -227,29 +204,32 @@ static int classify_image(const classify_args *a, onyx_session *s, const img_pre
 
 int cmd_classify(int argc, char **argv)
 {
-    classify_args a = {.top = 5, .size = DEFAULT_SIZE,
-                       .mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f}};
-    onyx_session_options_init(&a.so);
-    a.images = calloc((size_t)argc + 1, sizeof *a.images);
-    if (!a.images) return cli_error("out of memory");
-    int rc = parse_args(argc, argv, &a);
+    classify_args a = {.top = 5};
+    int rc = vision_args_init(&a.v,
+                              VISION_FLAG_MODEL | VISION_FLAG_IMAGES | VISION_FLAG_LABELS | VISION_FLAG_SIZE |
+                                  VISION_FLAG_NORMALISE | VISION_FLAG_FIT | VISION_FLAG_SAVE_INPUT,
+                              DEFAULT_SIZE, argc);
+    if (rc) return rc;
+    static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f}, imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+    memcpy(a.v.mean, imagenet_mean, sizeof a.v.mean);
+    memcpy(a.v.std, imagenet_std, sizeof a.v.std);
+    rc = parse_args(argc, argv, &a);
     onyx_model *m = NULL;
     onyx_session *s = NULL;
     onyx_error err = {0};
     vision_input vi;
     img_preprocess_options pp;
-    if (!rc && onyx_model_load_file(a.model, NULL, &m, &err) != ONYX_OK) rc = cli_error("%s", err.message);
-    if (!rc) rc = vision_find_input(m, "classify", &vi);
+    if (!rc) rc = vision_load_model(&a.v, "classify", &m, &vi);
     if (!rc) rc = plan_preprocess(&a, &vi, &pp);
-    if (!rc && onyx_session_create(m, &a.so, &s, &err) != ONYX_OK) rc = cli_error("%s", err.message);
+    if (!rc && onyx_session_create(m, &a.v.so, &s, &err) != ONYX_OK) rc = cli_error("%s", err.message);
     char **labels = NULL;
     size_t n_labels = 0;
     bool labels_loaded = false;
-    for (int i = 0; !rc && i < a.n_images; i++)
-        rc = classify_image(&a, s, &pp, a.images[i], &labels, &n_labels, &labels_loaded);
+    for (int i = 0; !rc && i < a.v.n_images; i++)
+        rc = classify_image(&a, s, &pp, a.v.images[i], &labels, &n_labels, &labels_loaded);
     free(labels);
     onyx_session_free(s);
     onyx_model_free(m);
-    free(a.images);
+    vision_args_free(&a.v);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* cmd_detect.c — `onyx detect --model M --image I... --output predictions.json
  * [--score-threshold 0.01] [--iou 0.45] [--max-det 300] [--size 640] [--draw DIR]
- * [--labels FILE] [--threads N]`: object detection with YOLOv5- or YOLOv8/11-style models.
+ * [--labels FILE] [--threads N] [--opt N]`: object detection with YOLOv5- or YOLOv8/11-style models.
  *
  * Each image is letterboxed to the model's input size (S x S when the model leaves it open;
  * bilinear, padding 114/255, values scaled to [0, 1]), the first output is decoded and
@@ -24,13 +24,10 @@
 #define PAD_VALUE 114.0f
 
 typedef struct detect_args {
-    const char *model, *output, *draw_dir, *labels;
-    const char **images;
-    int n_images;
-    int size, max_det;
-    bool size_given;
+    vision_args v;
+    const char *output, *draw_dir;
+    int max_det;
     double score_threshold, iou;
-    onyx_session_options so;
 } detect_args;
 
 typedef struct image_result {
@@ -42,7 +39,7 @@ static int usage(void)
 {
     return cli_usage_error("usage: onyx detect --model M --image I... --output predictions.json "
                            "[--score-threshold 0.01] [--iou 0.45] [--max-det 300] [--size 640] [--draw DIR] "
-                           "[--labels FILE] [--threads N]");
+                           "[--labels FILE] [--threads N] [--opt N]");
 }
 
 static int parse_args(int argc, char **argv, detect_args *a)
@@ -50,10 +47,7 @@ static int parse_args(int argc, char **argv, detect_args *a)
     const char *v;
     for (int i = 0; i < argc; i++) {
         int r;
-        if ((r = cli_flag_value(argc, argv, &i, "--model", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            a->model = v;
-        } else if ((r = vision_flag_values(argc, argv, &i, "--image", a->images, &a->n_images)) != 0) {
+        if ((r = vision_parse_flag(&a->v, argc, argv, &i)) != 0) {
             if (r < 0) return CLI_EXIT_USAGE;
         } else if ((r = cli_flag_value(argc, argv, &i, "--output", &v)) != 0) {
             if (r < 0) return CLI_EXIT_USAGE;
@@ -64,23 +58,15 @@ static int parse_args(int argc, char **argv, detect_args *a)
             if (r < 0 || !vision_parse_double("--iou", v, 0, 1, &a->iou)) return CLI_EXIT_USAGE;
         } else if ((r = cli_flag_value(argc, argv, &i, "--max-det", &v)) != 0) {
             if (r < 0 || !cli_parse_int("--max-det", v, 1, 1000000, &a->max_det)) return CLI_EXIT_USAGE;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--size", &v)) != 0) {
-            if (r < 0 || !cli_parse_int("--size", v, 1, 16384, &a->size)) return CLI_EXIT_USAGE;
-            a->size_given = true;
         } else if ((r = cli_flag_value(argc, argv, &i, "--draw", &v)) != 0) {
             if (r < 0) return CLI_EXIT_USAGE;
             a->draw_dir = v;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--labels", &v)) != 0) {
-            if (r < 0) return CLI_EXIT_USAGE;
-            a->labels = v;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--threads", &v)) != 0) {
-            if (r < 0 || !cli_parse_int("--threads", v, 0, 4096, &a->so.threads)) return CLI_EXIT_USAGE;
         } else {
             cli_error("detect: unexpected argument '%s'", argv[i]);
             return usage();
         }
     }
-    if (!a->model || a->n_images == 0 || !a->output) return usage();
+    if (!a->v.model || a->v.n_images == 0 || !a->output) return usage();
     return CLI_EXIT_OK;
 }
 
@@ -142,13 +128,13 @@ static int draw_image(const detect_args *a, const char *path, const img_image *i
 static void note_same_names(const detect_args *a)
 {
     char si[1024], sj[1024];
-    for (int i = 0; i < a->n_images; i++) {
-        vision_stem(a->images[i], si, sizeof si);
+    for (int i = 0; i < a->v.n_images; i++) {
+        vision_stem(a->v.images[i], si, sizeof si);
         for (int j = 0; j < i; j++) {
-            vision_stem(a->images[j], sj, sizeof sj);
+            vision_stem(a->v.images[j], sj, sizeof sj);
             if (strcmp(si, sj) == 0) {
-                cli_note("'%s' and '%s' are both drawn to %s/%s.png (the later one stays)", a->images[j],
-                         a->images[i], a->draw_dir, si);
+                cli_note("'%s' and '%s' are both drawn to %s/%s.png (the later one stays)", a->v.images[j],
+                         a->v.images[i], a->draw_dir, si);
                 break;
             }
         }
@@ -166,10 +152,10 @@ static int write_predictions(const detect_args *a, const image_result *res, int 
     json_begin_object(&w);
     json_key(&w, "predictions");
     json_begin_array(&w);
-    for (int i = 0; i < a->n_images; i++) {
+    for (int i = 0; i < a->v.n_images; i++) {
         json_begin_object(&w);
         json_key(&w, "image");
-        json_string(&w, a->images[i]);
+        json_string(&w, a->v.images[i]);
         json_key(&w, "detections");
         json_begin_array(&w);
         for (size_t k = 0; k < res[i].n; k++) {
@@ -201,7 +187,7 @@ static int write_predictions(const detect_args *a, const image_result *res, int 
     json_key(&w, "schema_version");
     json_string(&w, "v1");
     json_key(&w, "model");
-    json_string(&w, a->model);
+    json_string(&w, a->v.model);
     json_key(&w, "image_size"); /* the letterbox size: S, or [height, width] when not square */
     if (width == height) {
         json_int(&w, width);
@@ -253,15 +239,9 @@ static int detect_image(const detect_args *a, onyx_session *s, const img_preproc
 /* The letterbox size: the model's fixed input size, else --size (default 640) square. */
 static int plan_preprocess(const detect_args *a, const vision_input *vi, img_preprocess_options *pp)
 {
-    int h = vi->height, w = vi->width;
-    if (h > 0 && w > 0) {
-        if (a->size_given && (a->size != h || a->size != w))
-            return cli_error("detect: the model takes %dx%d images; --size %d does not fit", w, h, a->size);
-    } else if (h > 0 || w > 0) {
-        h = w = h > 0 ? h : w;
-    } else {
-        h = w = a->size;
-    }
+    int w, h;
+    int rc = vision_input_size(&a->v, vi, "detect", &w, &h);
+    if (rc) return rc;
     memset(pp, 0, sizeof *pp);
     pp->width = w;
     pp->height = h;
@@ -276,11 +256,11 @@ static int plan_preprocess(const detect_args *a, const vision_input *vi, img_pre
 
 int cmd_detect(int argc, char **argv)
 {
-    detect_args a = {.size = DEFAULT_SIZE, .max_det = 300, .score_threshold = 0.01, .iou = 0.45};
-    onyx_session_options_init(&a.so);
-    a.images = calloc((size_t)argc + 1, sizeof *a.images);
-    if (!a.images) return cli_error("out of memory");
-    int rc = parse_args(argc, argv, &a);
+    detect_args a = {.max_det = 300, .score_threshold = 0.01, .iou = 0.45};
+    int rc = vision_args_init(&a.v, VISION_FLAG_MODEL | VISION_FLAG_IMAGES | VISION_FLAG_LABELS | VISION_FLAG_SIZE,
+                              DEFAULT_SIZE, argc);
+    if (rc) return rc;
+    rc = parse_args(argc, argv, &a);
     onyx_model *m = NULL;
     onyx_session *s = NULL;
     onyx_error err = {0};
@@ -289,23 +269,22 @@ int cmd_detect(int argc, char **argv)
     image_result *res = NULL;
     char **labels = NULL;
     size_t n_labels = 0;
-    if (!rc && a.labels) rc = vision_read_labels(a.labels, &labels, &n_labels);
+    if (!rc && a.v.labels) rc = vision_read_labels(a.v.labels, &labels, &n_labels);
     if (!rc && a.draw_dir) rc = vision_make_dir(a.draw_dir);
     if (!rc && a.draw_dir) note_same_names(&a);
-    if (!rc && onyx_model_load_file(a.model, NULL, &m, &err) != ONYX_OK) rc = cli_error("%s", err.message);
-    if (!rc) rc = vision_find_input(m, "detect", &vi);
+    if (!rc) rc = vision_load_model(&a.v, "detect", &m, &vi);
     if (!rc) rc = plan_preprocess(&a, &vi, &pp);
-    if (!rc && onyx_session_create(m, &a.so, &s, &err) != ONYX_OK) rc = cli_error("%s", err.message);
-    if (!rc && !(res = calloc((size_t)a.n_images, sizeof *res))) rc = cli_error("out of memory");
+    if (!rc && onyx_session_create(m, &a.v.so, &s, &err) != ONYX_OK) rc = cli_error("%s", err.message);
+    if (!rc && !(res = calloc((size_t)a.v.n_images, sizeof *res))) rc = cli_error("out of memory");
     bool told = false;
-    for (int i = 0; !rc && i < a.n_images; i++)
-        rc = detect_image(&a, s, &pp, a.images[i], &res[i], labels, n_labels, &told);
+    for (int i = 0; !rc && i < a.v.n_images; i++)
+        rc = detect_image(&a, s, &pp, a.v.images[i], &res[i], labels, n_labels, &told);
     if (!rc) rc = write_predictions(&a, res, pp.width, pp.height);
-    for (int i = 0; res && i < a.n_images; i++) free(res[i].boxes);
+    for (int i = 0; res && i < a.v.n_images; i++) free(res[i].boxes);
     free(res);
     free(labels);
     onyx_session_free(s);
     onyx_model_free(m);
-    free(a.images);
+    vision_args_free(&a.v);
     return rc;
 }

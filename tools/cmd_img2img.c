@@ -1,5 +1,5 @@
 /* cmd_img2img.c — `onyx img2img --model M --input in.png --output out.png [--tile T]
- * [--overlap O] [--threads N]`: image-to-image models (denoise, super-resolution,
+ * [--overlap O] [--threads N] [--opt N]`: image-to-image models (denoise, super-resolution,
  * segmentation masks).
  *
  * The model takes [1, C, H, W] float32 in [0, 1] (C = 1 gray or 3 RGB) and returns
@@ -25,16 +25,16 @@
 #define MIN_WEIGHT 1e-4f
 
 typedef struct img2img_args {
-    const char *model, *input, *output;
+    vision_args v;
+    const char *input, *output;
     int tile, overlap; /* 0: not given */
     bool overlap_given;
-    onyx_session_options so;
 } img2img_args;
 
 static int usage(void)
 {
     return cli_usage_error("usage: onyx img2img --model M --input in.png --output out.png [--tile T] [--overlap O] "
-                           "[--threads N]");
+                           "[--threads N] [--opt N]");
 }
 
 static int parse_args(int argc, char **argv, img2img_args *a)
@@ -42,9 +42,8 @@ static int parse_args(int argc, char **argv, img2img_args *a)
     const char *v;
     for (int i = 0; i < argc; i++) {
         int r;
-        if ((r = cli_flag_value(argc, argv, &i, "--model", &v)) != 0) {
+        if ((r = vision_parse_flag(&a->v, argc, argv, &i)) != 0) {
             if (r < 0) return CLI_EXIT_USAGE;
-            a->model = v;
         } else if ((r = cli_flag_value(argc, argv, &i, "--input", &v)) != 0) {
             if (r < 0) return CLI_EXIT_USAGE;
             a->input = v;
@@ -56,14 +55,12 @@ static int parse_args(int argc, char **argv, img2img_args *a)
         } else if ((r = cli_flag_value(argc, argv, &i, "--overlap", &v)) != 0) {
             if (r < 0 || !cli_parse_int("--overlap", v, 0, 65535, &a->overlap)) return CLI_EXIT_USAGE;
             a->overlap_given = true;
-        } else if ((r = cli_flag_value(argc, argv, &i, "--threads", &v)) != 0) {
-            if (r < 0 || !cli_parse_int("--threads", v, 0, 4096, &a->so.threads)) return CLI_EXIT_USAGE;
         } else {
             cli_error("img2img: unexpected argument '%s'", argv[i]);
             return usage();
         }
     }
-    if (!a->model || !a->input || !a->output) return usage();
+    if (!a->v.model || !a->input || !a->output) return usage();
     return CLI_EXIT_OK;
 }
 
@@ -261,7 +258,7 @@ static int run_all(const img2img_args *a, const onyx_model *m, const vision_inpu
     }
     size_t tile_n = rc ? 0 : (size_t)j->c * (size_t)j->ay.t * (size_t)j->ax.t;
     if (!rc && (tile_n == 0 || !(j->tile = malloc(tile_n * sizeof *j->tile)))) rc = cli_error("out of memory");
-    if (!rc && onyx_session_create(m, &a->so, &j->s, &err) != ONYX_OK) rc = cli_error("%s", err.message);
+    if (!rc && onyx_session_create(m, &a->v.so, &j->s, &err) != ONYX_OK) rc = cli_error("%s", err.message);
     for (int ty = 0; !rc && ty < j->ay.n; ty++)
         for (int tx = 0; !rc && tx < j->ax.n; tx++) rc = run_tile(j, j->ay.start[ty], j->ax.start[tx]);
     if (!rc) rc = write_result(j, a->output);
@@ -272,15 +269,12 @@ static int run_all(const img2img_args *a, const onyx_model *m, const vision_inpu
 int cmd_img2img(int argc, char **argv)
 {
     img2img_args a = {0};
-    onyx_session_options_init(&a.so);
-    int rc = parse_args(argc, argv, &a);
-    if (rc) return rc;
+    int rc = vision_args_init(&a.v, VISION_FLAG_MODEL, 0, argc);
+    if (!rc) rc = parse_args(argc, argv, &a);
     onyx_model *m = NULL;
-    onyx_error err = {0};
     vision_input vi;
     job j = {0};
-    if (onyx_model_load_file(a.model, NULL, &m, &err) != ONYX_OK) return cli_error("%s", err.message);
-    rc = vision_find_input(m, "img2img", &vi);
+    if (!rc) rc = vision_load_model(&a.v, "img2img", &m, &vi);
     if (!rc && (vi.dtype != ONYX_DTYPE_FLOAT || vi.layout != IMG_NCHW || vi.channels == 4))
         rc = cli_error("img2img: input '%s' must be float32 [1, C, H, W] with C = 1 or 3", vi.name);
     if (!rc) rc = run_all(&a, m, &vi, &j);
@@ -291,5 +285,6 @@ int cmd_img2img(int argc, char **argv)
     free(j.ay.start);
     free(j.ax.start);
     onyx_model_free(m);
+    vision_args_free(&a.v);
     return rc;
 }

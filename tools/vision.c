@@ -53,7 +53,10 @@ int vision_find_input(const onyx_model *m, const char *cmd, vision_input *vi)
     return CLI_EXIT_OK;
 }
 
-int vision_flag_values(int argc, char **argv, int *i, const char *flag, const char **list, int *n)
+/* For a flag taking one or more values ("--image a.png b.png", or repeated): when argv[*i]
+ * is `flag`, appends its value and every following argument not starting with '-' to
+ * list (room for argc entries), advancing *i. Returns 0, 1 or -1 as cli_flag_value. */
+static int flag_values(int argc, char **argv, int *i, const char *flag, const char **list, int *n)
 {
     const char *value;
     int r = cli_flag_value(argc, argv, i, flag, &value);
@@ -63,20 +66,33 @@ int vision_flag_values(int argc, char **argv, int *i, const char *flag, const ch
     return 1;
 }
 
-bool vision_parse_floats(const char *flag, const char *s, int n, float *out)
+/* "0.485,0.456,0.406" (one per channel) or "0.5" (the same for all three): finite numbers,
+ * positive ones when `positive`. Prints an error and returns false if not. */
+static bool parse_channel_values(const char *flag, const char *s, bool positive, float out[3])
 {
     const char *p = s;
-    for (int k = 0; k < n; k++) {
+    int n = 0;
+    for (;;) {
         char *end;
         errno = 0;
         double v = strtod(p, &end);
-        if (end == p || errno || !isfinite(v) || fabs(v) > 1e30 || (k + 1 < n ? *end != ',' : *end != 0)) {
-            cli_error("%s wants %d comma-separated numbers, not '%s'", flag, n, s);
+        if (n == 3 || end == p || errno || !isfinite(v) || fabs(v) > 1e30 || (*end != ',' && *end != 0)) {
+            cli_error("%s wants one number or three comma-separated ones (R,G,B), not '%s'", flag, s);
             return false;
         }
-        out[k] = (float)v;
+        if (positive && !(v > 0)) {
+            cli_error("%s values must be positive, not '%s'", flag, s);
+            return false;
+        }
+        out[n++] = (float)v;
+        if (*end == 0) break;
         p = end + 1;
     }
+    if (n == 2) {
+        cli_error("%s wants one number or three comma-separated ones (R,G,B), not '%s'", flag, s);
+        return false;
+    }
+    if (n == 1) out[1] = out[2] = out[0];
     return true;
 }
 
@@ -92,6 +108,130 @@ bool vision_parse_double(const char *flag, const char *s, double lo, double hi, 
     *out = v;
     return true;
 }
+
+/* ---- the shared flags ------------------------------------------------------------------- */
+
+int vision_args_init(vision_args *a, unsigned accepted, int size, int argc)
+{
+    *a = (vision_args){.accepted = accepted, .size = size, .std = {1, 1, 1}, .fit = IMG_FIT_RESIZE_CROP,
+                       .filter = IMG_FILTER_BILINEAR};
+    onyx_session_options_init(&a->so);
+    if (!(accepted & VISION_FLAG_IMAGES)) return CLI_EXIT_OK;
+    a->images = calloc((size_t)argc + 1, sizeof *a->images);
+    return a->images ? CLI_EXIT_OK : cli_error("out of memory");
+}
+
+void vision_args_free(vision_args *a)
+{
+    free(a->images);
+    a->images = NULL;
+}
+
+typedef struct named {
+    const char *name;
+    int value;
+} named;
+
+static const named FITS[] = {{"crop", IMG_FIT_RESIZE_CROP}, {"stretch", IMG_FIT_STRETCH}, {"none", IMG_FIT_NONE}};
+static const named FILTERS[] = {{"bilinear", IMG_FILTER_BILINEAR},
+                                {"bicubic", IMG_FILTER_BICUBIC},
+                                {"area", IMG_FILTER_BOX},
+                                {"nearest", IMG_FILTER_NEAREST}};
+
+static bool parse_named(const char *flag, const char *s, const named *list, size_t n, int *out)
+{
+    char names[128] = "";
+    for (size_t k = 0; k < n; k++) {
+        if (strcmp(s, list[k].name) == 0) {
+            *out = list[k].value;
+            return true;
+        }
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", k ? ", " : "", list[k].name);
+    }
+    cli_error("%s wants one of %s, not '%s'", flag, names, s);
+    return false;
+}
+
+/* One "--flag VALUE" the command accepts (`bit`): 1 with *v set, 0, or -1 (missing value). */
+static int accepted_flag(const vision_args *a, unsigned bit, int argc, char **argv, int *i, const char *flag,
+                         const char **v)
+{
+    return a->accepted & bit ? cli_flag_value(argc, argv, i, flag, v) : 0;
+}
+
+int vision_parse_flag(vision_args *a, int argc, char **argv, int *i)
+{
+    const char *v;
+    int r, k;
+    if ((r = accepted_flag(a, VISION_FLAG_MODEL, argc, argv, i, "--model", &v)) != 0) {
+        if (r > 0) a->model = v;
+    } else if (a->accepted & VISION_FLAG_IMAGES &&
+               (r = flag_values(argc, argv, i, "--image", a->images, &a->n_images)) != 0) {
+        /* appended to a->images */
+    } else if ((r = accepted_flag(a, VISION_FLAG_LABELS, argc, argv, i, "--labels", &v)) != 0) {
+        if (r > 0) a->labels = v;
+    } else if ((r = accepted_flag(a, VISION_FLAG_SIZE, argc, argv, i, "--size", &v)) != 0) {
+        if (r > 0 && !cli_parse_int("--size", v, 1, 16384, &a->size)) r = -1;
+        a->size_given = true;
+    } else if ((r = accepted_flag(a, VISION_FLAG_NORMALISE, argc, argv, i, "--mean", &v)) != 0) {
+        if (r > 0 && !parse_channel_values("--mean", v, false, a->mean)) r = -1;
+    } else if ((r = accepted_flag(a, VISION_FLAG_NORMALISE, argc, argv, i, "--std", &v)) != 0) {
+        if (r > 0 && !parse_channel_values("--std", v, true, a->std)) r = -1;
+    } else if ((r = accepted_flag(a, VISION_FLAG_FIT, argc, argv, i, "--fit", &v)) != 0) {
+        if (r > 0 && !parse_named("--fit", v, FITS, sizeof FITS / sizeof FITS[0], &k)) r = -1;
+        if (r > 0) a->fit = (img_fit)k;
+    } else if ((r = accepted_flag(a, VISION_FLAG_FIT, argc, argv, i, "--filter", &v)) != 0) {
+        if (r > 0 && !parse_named("--filter", v, FILTERS, sizeof FILTERS / sizeof FILTERS[0], &k)) r = -1;
+        if (r > 0) a->filter = (img_filter)k;
+    } else if ((r = accepted_flag(a, VISION_FLAG_SAVE_INPUT, argc, argv, i, "--save-input", &v)) != 0) {
+        if (r > 0) a->save_input = v;
+    } else if ((r = cli_flag_value(argc, argv, i, "--threads", &v)) != 0) {
+        if (r > 0 && !cli_parse_int("--threads", v, 0, 4096, &a->so.threads)) r = -1;
+    } else if ((r = cli_flag_value(argc, argv, i, "--opt", &v)) != 0) {
+        if (r > 0 && !cli_parse_int("--opt", v, 0, 2, &a->so.opt_level)) r = -1;
+    }
+    return r;
+}
+
+int vision_load_model(const vision_args *a, const char *cmd, onyx_model **m, vision_input *vi)
+{
+    onyx_error err = {0};
+    *m = NULL;
+    if (onyx_model_load_file(a->model, NULL, m, &err) != ONYX_OK) return cli_error("%s", err.message);
+    return vision_find_input(*m, cmd, vi);
+}
+
+int vision_input_size(const vision_args *a, const vision_input *vi, const char *cmd, int *width, int *height)
+{
+    int h = vi->height, w = vi->width;
+    if (h > 0 && w > 0) {
+        if (a->size_given && (a->size != h || a->size != w))
+            return cli_error("%s: the model takes %dx%d images; --size %d does not fit", cmd, w, h, a->size);
+    } else if (h > 0 || w > 0) {
+        h = w = h > 0 ? h : w; /* one side fixed: a square of it */
+    } else {
+        h = w = a->size;
+    }
+    *width = w;
+    *height = h;
+    return CLI_EXIT_OK;
+}
+
+int vision_save_input(const vision_args *a, const char *image, const onyx_tensor *t)
+{
+    if (!a->save_input) return CLI_EXIT_OK;
+    int rc = vision_make_dir(a->save_input);
+    char stem[1024], path[4096];
+    vision_stem(image, stem, sizeof stem);
+    int w = snprintf(path, sizeof path, "%s/%s.npy", a->save_input, stem);
+    if (!rc && (w < 0 || (size_t)w >= sizeof path)) rc = cli_error("output path for '%s' is too long", image);
+    onyx_error err = {0};
+    if (!rc && onyx_tensor_write_npy(path, t, &err) != ONYX_OK) rc = cli_error("%s", err.message);
+    return rc;
+}
+
+/* ---- pieces ------------------------------------------------------------------------------ */
 
 int vision_read_image(const char *path, int channels, img_image *im)
 {

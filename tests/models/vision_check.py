@@ -12,6 +12,13 @@
   vision_check.py img2img MODELDIR NAME INPUT.png OUTPUT.png [--margin M]
       OUTPUT must equal the numpy result of model NAME on INPUT within one 8-bit level
       (pixels closer than M to the image's border are not compared).
+  vision_check.py ort MODEL RESULTS.jsonl INPUTS_DIR [--expect STEM=ID[,ID...]]...
+                  [--input-ref STEM=NPY]... [--input-tolerance T]
+      RESULTS: `onyx classify --save-input INPUTS_DIR` output. onnxruntime on the tensor onyx
+      fed the model (INPUTS_DIR/<stem>.npy) must rank the same top-K classes in the same
+      order, with the same confidences within 1e-4 (its outputs as they are when they form a
+      distribution, else their softmax, as onyx does). --expect: the image's top-1 must be
+      one of the ids. --input-ref: the saved tensor must equal NPY within T (default 1/510).
   vision_check.py same A.png B.png [--margin M]
       two results agree within one 8-bit level away from the border.
   vision_check.py drawn DIR IMAGE...
@@ -230,6 +237,48 @@ def check_drawn(a):
         print(f"ok drawn {stem}.png: {changed:.1%} of the pixels changed")
 
 
+# ---- classify against onnxruntime on the same input ---------------------------------------
+
+def confidences(scores):
+    z = np.asarray(scores, np.float64).reshape(-1)
+    if (z >= 0).all() and (z <= 1).all() and abs(z.sum() - 1) <= 1e-3:
+        return z
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def check_ort(a):
+    import onnxruntime as ort
+    sess = ort.InferenceSession(a.model, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    expect = {k: {int(i) for i in v.split(",")} for k, v in (e.split("=", 1) for e in a.expect)}
+    refs = dict(e.split("=", 1) for e in a.input_ref)
+    lines = [json.loads(line) for line in open(a.results) if line.strip()]
+    if not lines:
+        fail("no results")
+    for r in lines:
+        stem = os.path.splitext(os.path.basename(r["image"]))[0]
+        x = np.load(os.path.join(a.inputs, stem + ".npy"))
+        if stem in refs:
+            ref = np.load(refs.pop(stem))
+            if x.shape != ref.shape or np.abs(x.astype(np.float64) - ref).max() > a.input_tolerance:
+                fail(f"{stem}: onyx's input {x.shape} differs from {ref.shape} reference by "
+                     f"{np.abs(x.astype(np.float64) - ref).max() if x.shape == ref.shape else 'shape'}")
+        p = confidences(sess.run(None, {name: x})[0])
+        got = [g["class_id"] for g in r["top_k"]]
+        want = sorted(range(len(p)), key=lambda i: (-p[i], i))[:len(got)]
+        if got != want:
+            fail(f"{stem}: onyx top-{len(got)} {got}, onnxruntime {want}")
+        for g in r["top_k"]:
+            if abs(g["confidence"] - p[g["class_id"]]) > 1e-4:
+                fail(f"{stem}: class {g['class_id']} confidence {g['confidence']}, onnxruntime {p[g['class_id']]:.6f}")
+        if stem in expect and got[0] not in expect.pop(stem):
+            fail(f"{stem}: top-1 is {r['top_k'][0]['label']} ({got[0]}), not one of {a.expect}")
+        print(f"ok {stem}: " + ", ".join(f"{g['label']} ({g['class_id']}) {g['confidence']:.4f}" for g in r["top_k"]))
+    if expect or refs:
+        fail(f"no result for {sorted(set(expect) | set(refs))}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -248,6 +297,11 @@ def main():
     i = sub.add_parser("img2img")
     i.add_argument("dir"), i.add_argument("name"), i.add_argument("input"), i.add_argument("output")
     i.add_argument("--margin", type=int, default=0)
+    o = sub.add_parser("ort")
+    o.add_argument("model"), o.add_argument("results"), o.add_argument("inputs")
+    o.add_argument("--expect", action="append", default=[])
+    o.add_argument("--input-ref", action="append", default=[])
+    o.add_argument("--input-tolerance", type=float, default=1 / 510 + 1e-6)
     s = sub.add_parser("same")
     s.add_argument("a"), s.add_argument("b")
     s.add_argument("--margin", type=int, default=0)
@@ -255,7 +309,7 @@ def main():
     dr.add_argument("dir"), dr.add_argument("images", nargs="+")
     a = ap.parse_args()
     {"classify": check_classify, "detect": check_detect, "img2img": check_img2img, "same": check_same,
-     "drawn": check_drawn}[a.cmd](a)
+     "drawn": check_drawn, "ort": check_ort}[a.cmd](a)
 
 
 if __name__ == "__main__":
