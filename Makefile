@@ -1,10 +1,30 @@
 # onyx — one entry point.  make | make test | make demo | make clean   (see README.md)
 #
 # Switches: BLAS=openblas|none  OPENMP=1|0  DEBUG=1  SANITIZE=1  CC=clang
+#           ONNX=1|0 (0: no protobuf-c, no .onnx/.pb reading)  IMAGE=1|0 (0: no libpng, libjpeg,
+#           libwebp, OpenJPEG; no image commands)  STATIC=1  CROSS=aarch64-linux-gnu- (a cross
+#           compiler prefix: BLAS=none and IMAGE=0 by default; see docs/EMBEDDED.md)
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
-BLAS     ?= openblas
+CROSS    ?=
+ifneq ($(CROSS),)
+  CROSS_TRIPLE := $(CROSS:%-=%)
+  # the target's protobuf-c runtime, built from source by tools/setup/cross.sh (no pkg-config)
+  CROSS_DIR    := .cache/cross/$(CROSS_TRIPLE)
+  ifeq ($(origin CC),default)
+    CC := $(CROSS)gcc
+  endif
+  ifeq ($(origin AR),default)
+    AR := $(CROSS)ar
+  endif
+  # how to run the target's programs here (make emulated-test)
+  RUNNER ?= qemu-$(firstword $(subst -, ,$(CROSS_TRIPLE))) -L /usr/$(CROSS_TRIPLE)
+endif
+BLAS     ?= $(if $(CROSS),none,openblas)
+ONNX     ?= 1
+IMAGE    ?= $(if $(CROSS),0,1)
+STATIC   ?= 0
 OPENMP   ?= 1
 DEBUG    ?= 0
 SANITIZE ?= 0
@@ -14,7 +34,7 @@ Q        := $(if $(filter 1,$(V)),,@)
 
 # Separate build trees per configuration so switching switches never mixes objects.
 # The default configuration puts its products in build/; any other in build/<config>/.
-VARIANT := $(if $(filter 1,$(FUZZ)),-fuzz)$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter 1,$(SANITIZE)),-san)$(if $(filter none,$(BLAS)),-noblas)$(if $(filter 0,$(OPENMP)),-noomp)
+VARIANT := $(if $(filter 1,$(FUZZ)),-fuzz)$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter 1,$(SANITIZE)),-san)$(if $(filter none,$(BLAS)),-noblas)$(if $(filter 0,$(OPENMP)),-noomp)$(if $(filter 0,$(ONNX)),-noonnx)$(if $(filter 0,$(IMAGE)),-noimage)$(if $(filter 1,$(STATIC)),-static)
 CONFIG  := $(notdir $(CC))$(VARIANT)
 BUILD   ?= build
 OUT     := $(if $(VARIANT)$(filter-out cc gcc,$(notdir $(CC))),$(BUILD)/$(CONFIG),$(BUILD))
@@ -45,38 +65,64 @@ ifeq ($(OPENMP),1)
 else
   CFLAGS  += -Wno-unknown-pragmas  # the same sources, their omp pragmas inert
 endif
+# pkg-config describes the host's libraries: never asked for a cross target
+pkgconf = $(if $(CROSS),,$(shell pkg-config $(if $(filter 1,$(STATIC)),--static) $(1) 2>/dev/null))
 ifeq ($(BLAS),openblas)
-  CPPFLAGS += -DONYX_HAVE_OPENBLAS $(shell pkg-config --cflags openblas 2>/dev/null)
-  LDLIBS   += $(or $(shell pkg-config --libs openblas 2>/dev/null),-lopenblas)
+  CPPFLAGS += -DONYX_HAVE_OPENBLAS $(call pkgconf,--cflags openblas)
+  LDLIBS   += $(or $(call pkgconf,--libs openblas),-lopenblas)
 endif
-PROTOBUF_LIBS := $(or $(shell pkg-config --libs libprotobuf-c 2>/dev/null),-lprotobuf-c)
-IMAGE_LIBS    := $(or $(shell pkg-config --libs libpng libjpeg libwebp libopenjp2 2>/dev/null),-lpng -ljpeg -lwebp -lopenjp2)
-# OpenJPEG's headers sit in a versioned folder; asked once, when first compiling (after deps)
-OPJ_CFLAGS     = $(eval OPJ_CFLAGS := $(or $(shell pkg-config --cflags libopenjp2 2>/dev/null),$(addprefix -I,$(lastword $(wildcard /usr/include/openjpeg-2.*)))))$(OPJ_CFLAGS)
+ifeq ($(ONNX),1)
+  PROTOBUF_LIBS := $(or $(call pkgconf,--libs libprotobuf-c),-lprotobuf-c)
+  GEN_H := $(GEN)/onnx.pb-c.h
+endif
+ifeq ($(IMAGE),1)
+  IMAGE_LIBS := $(or $(call pkgconf,--libs libpng libjpeg libwebp libopenjp2),-lpng -ljpeg -lwebp -lopenjp2)
+  # OpenJPEG's headers sit in a versioned folder; asked once, when first compiling (after deps)
+  OPJ_CFLAGS  = $(eval OPJ_CFLAGS := $(or $(call pkgconf,--cflags libopenjp2),$(addprefix -I,$(lastword $(wildcard /usr/include/openjpeg-2.*)))))$(OPJ_CFLAGS)
+else
+  CPPFLAGS += -DONYX_NO_IMAGE_LIBS
+endif
+ifneq ($(CROSS),)
+  CPPFLAGS += -I$(CROSS_DIR)/include
+  LDFLAGS  += -L$(CROSS_DIR)/lib
+endif
+ifeq ($(STATIC),1)
+  LDFLAGS += -static
+endif
 CPPFLAGS += $(OPJ_CFLAGS)
 LDLIBS += $(PROTOBUF_LIBS) $(IMAGE_LIBS)
 
-LIB_SRC  := $(wildcard runtime/*.c runtime/opt/*.c onnx/*.c ops/*.c kernels/*.c)
-LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(OBJ)/gen/onnx.pb-c.o
-TOOL_SRC := $(wildcard tools/*.c)
+# ONNX=0 leaves out every file that needs protobuf-c; no_onnx.c stands in for their public
+# functions. IMAGE=0 leaves out the codecs and tools that need image libraries (no_vision.c
+# stands in for the image commands; image_codec.c keeps the formats it reads itself).
+ONNX_ONLY_SRC  := onnx/load.c onnx/nesting.c onnx/tensor_proto.c onnx/value_pb.c onnx/write.c
+IMAGE_ONLY_SRC := ops/image_codec_extra.c tools/img_io.c tools/img_preprocess.c tools/vision.c tools/draw.c \
+                  tools/detect_post.c tools/cmd_classify.c tools/cmd_detect.c tools/cmd_img2img.c
+LEFT_OUT := $(if $(filter 0,$(ONNX)),$(ONNX_ONLY_SRC),onnx/no_onnx.c) $(if $(filter 0,$(IMAGE)),$(IMAGE_ONLY_SRC),tools/no_vision.c)
+LIB_SRC  := $(filter-out $(LEFT_OUT),$(wildcard runtime/*.c runtime/opt/*.c onnx/*.c ops/*.c kernels/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o) $(if $(filter 1,$(ONNX)),$(OBJ)/gen/onnx.pb-c.o)
+TOOL_SRC := $(filter-out $(LEFT_OUT),$(wildcard tools/*.c))
 TOOL_OBJ := $(TOOL_SRC:%.c=$(OBJ)/%.o)
 # the tools' image library (tools/img.h), also linked into its unit test and fuzz target
 IMG_OBJ  := $(OBJ)/tools/img_io.o $(OBJ)/tools/img_preprocess.o
+# unit tests that read ONNX/.pb files, or images, are left out of builds without them
 TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_SRC := $(filter-out $(if $(filter 0,$(ONNX)),$(shell grep -l 'onyx_model_load_\|_read_pb\|_write_pb\|onyx_model_save_file' $(TEST_SRC))) \
+                         $(if $(filter 0,$(IMAGE)),$(shell grep -l 'ImageDecoder\|img\.h"' $(TEST_SRC))),$(TEST_SRC))
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(OBJ)/tests/%)
 
 LIB_A  := $(OUT)/libonyx.a
 LIB_SO := $(OUT)/libonyx.so
 CLI    := $(OUT)/onyx
-DEPS_OK := $(BUILD)/.deps-ok-$(notdir $(CC))
+DEPS_OK := $(BUILD)/.deps-ok-$(notdir $(CC))$(if $(filter 0,$(ONNX)),-noonnx)$(if $(filter 0,$(IMAGE)),-noimage)
 
-.PHONY: attr-types lint valgrind fuzz fuzz-bin all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests
-all: $(LIB_A) $(LIB_SO) $(CLI)
+.PHONY: attr-types lint valgrind fuzz fuzz-bin all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests bench bench-gemm
+all: $(LIB_A) $(if $(filter 1,$(STATIC)),,$(LIB_SO)) $(CLI)
 
 # Build dependencies: installed when root on Debian/Ubuntu, named clearly otherwise.
 $(DEPS_OK): tools/setup/deps.sh
 	@mkdir -p $(BUILD)
-	@CC="$(CC)" sh tools/setup/deps.sh
+	@CC="$(CC)" CROSS="$(CROSS)" ONNX="$(ONNX)" IMAGE="$(IMAGE)" BLAS="$(BLAS)" sh tools/setup/deps.sh
 	@touch $@
 deps: $(DEPS_OK)
 
@@ -90,7 +136,7 @@ $(OBJ)/gen/onnx.pb-c.o: $(GEN)/onnx.pb-c.c
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(filter-out -Wshadow -Wstrict-prototypes,$(CFLAGS)) -c $< -o $@
 
-$(OBJ)/%.o: %.c $(GEN)/onnx.pb-c.h | $(DEPS_OK)
+$(OBJ)/%.o: %.c $(GEN_H) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
@@ -98,7 +144,7 @@ $(OBJ)/%.o: %.c $(GEN)/onnx.pb-c.h | $(DEPS_OK)
 $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  AR      $@"
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJ) runtime/exports.map
 	@echo "  LD      $@"
@@ -118,7 +164,7 @@ $(OBJ)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_A)
 # corpora grow in .cache/fuzz/, crashes land in .cache/fuzz/crashes/<target>/ (copy them to
 # tests/fuzz/regressions/<target>/ once fixed). `make test` replays the committed corpus and
 # regressions through the same entry points with the ordinary build (replay-*).
-FUZZ_TARGETS := model npy pb image regex img
+FUZZ_TARGETS := model npy pb image regex img packed
 FUZZ_SECONDS ?= 60
 REPLAY_BIN   := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/replay-%)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/fuzz-%)
@@ -143,9 +189,10 @@ fuzz:
 	@sh tests/fuzz/run.sh $(BUILD)/obj/clang-fuzz-noomp/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # ---- static analysis and memcheck -------------------------------------------------------
-LINT_SRC := $(LIB_SRC) $(TOOL_SRC) $(TEST_SRC) $(wildcard tests/fuzz/*.c) docs/example.c
+LINT_SRC := $(LIB_SRC) $(TOOL_SRC) onnx/no_onnx.c tools/no_vision.c $(TEST_SRC) $(wildcard tests/fuzz/*.c) docs/example.c
 LINT_FLAGS = -Iruntime -Iops -Ikernels -Ionnx -Itests/unit -I$(GEN) -D_XOPEN_SOURCE=700 $(OPJ_CFLAGS)
 lint: $(GEN)/onnx.pb-c.h
+	@sh tools/setup/lint_deps.sh
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 --inline-suppr \
 	    $(LINT_FLAGS) -DPROTOBUF_C_VERSION_NUMBER=1004001 -DPROTOBUF_C_MIN_COMPILER_VERSION=1000000 $(LINT_SRC)
 	@for f in $(LINT_SRC); do clang-tidy --quiet $$f -- -std=c11 $(LINT_FLAGS) -fopenmp || exit 1; done
@@ -175,7 +222,7 @@ $(EXAMPLE): docs/example.c $(LIB_A)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
-unit-test: $(TEST_BIN) $(CLI) $(EXAMPLE) $(REPLAY_BIN) $(NODE_TESTS)/.stamp
+unit-test: $(TEST_BIN) $(CLI) $(EXAMPLE) $(REPLAY_BIN) $(NODE_TESTS)/.stamp $(CORE_A)
 	@sh tests/run_unit.sh $(OBJ)/tests $(CLI) $(EXAMPLE) $(OBJ)/fuzz
 
 conformance: $(CLI) $(NODE_TESTS)/.stamp
@@ -198,11 +245,114 @@ conformance-log: $(CLI) $(NODE_TESTS)/.stamp
 	@[ -f $(OUT)/conformance.log ] || $(MAKE) --no-print-directory conformance
 
 # Everything: unit tests, CLI and C API example, the ONNX node-test ratchet.
-test: all $(TEST_BIN) $(EXAMPLE) $(REPLAY_BIN) $(NODE_TESTS)/.stamp
+test: all $(TEST_BIN) $(EXAMPLE) $(REPLAY_BIN) $(NODE_TESTS)/.stamp $(CORE_A)
 	@sh tests/run_all.sh $(OBJ)/tests $(CLI) $(EXAMPLE) $(NODE_TESTS) $(OUT)/conformance.log $(OBJ)/fuzz
 
+# ---- cross targets under emulation (docs/EMBEDDED.md) -----------------------------------
+# `make CROSS=aarch64-linux-gnu- emulated-test`: this configuration's unit tests, CLI tests and
+# node suite, every program started by $(RUNNER) (qemu-user; nothing for STATIC=1);
+# NODE_EVERY=k runs every k-th node test. `make test-cross` builds and runs that for each cross
+# target and the x86-64 static build; test-cross-quick (in .ci/run) runs every 4th node test.
+CROSS_TARGETS := aarch64-linux-gnu- riscv64-linux-gnu-
+CROSS_TAGS    := $(or $(CROSS_TRIPLE),$(shell uname -m)) $(if $(filter 0,$(IMAGE)),noimage) $(if $(filter 0,$(ONNX)),noonnx) $(if $(filter 1,$(STATIC)),static)
+NODE_EVERY    ?= 1
+.PHONY: emulated-bins emulated-test test-cross test-cross-quick
+emulated-bins: $(TEST_BIN) $(CLI) $(EXAMPLE)
+emulated-test: emulated-bins $(NODE_TESTS)/.stamp
+	@sh tests/cross/run.sh $(notdir $(OUT)) "$(RUNNER)" $(OBJ)/tests $(CLI) $(EXAMPLE) $(NODE_TESTS) $(OUT) \
+	    $(NODE_EVERY) "$(CROSS_TAGS)"
+# The smallest configuration: library and CLI without protobuf-c, image libraries, BLAS or
+# OpenMP (tests/cross/switches.sh), beside the full build whose CLI packs its test model.
+SWITCHES := ONNX=0 IMAGE=0 BLAS=none OPENMP=0
+SW_CONFIG := $(notdir $(CC))-noblas-noomp-noonnx-noimage
+.PHONY: test-switches
+test-switches: $(CLI)
+	@$(MAKE) --no-print-directory -j2 BUILD=$(BUILD) $(SWITCHES) all emulated-bins
+	@sh tests/cross/switches.sh $(BUILD)/$(SW_CONFIG)/libonyx.a $(BUILD)/$(SW_CONFIG)/onyx $(CLI) \
+	    $(BUILD)/obj/$(SW_CONFIG)/tests $(BUILD)/$(SW_CONFIG)/switches-tmp
+test-cross:
+	@MAKE="$(MAKE)" sh tests/cross/all.sh $(BUILD) 1 $(CROSS_TARGETS)
+test-cross-quick:
+	@MAKE="$(MAKE)" sh tests/cross/all.sh $(BUILD) 4 $(CROSS_TARGETS)
+
+# The digits model on a tensor, then on a bundled PNG (gray, 32x32 area-shrunk to 8x8, no
+# normalisation); with the real classifier fetched (tests/models/real_classifier.py, done by
+# `make test`), EfficientNet-Lite0 on photographs too.
+REAL_MODEL := .cache/models/efficientnet_lite0.onnx
 demo: $(CLI)
 	$(CLI) run tools/demo/digits.onnx --input tools/demo/digit_input.npy --classify
+	$(CLI) classify --model tools/demo/digits.onnx --image tools/demo/digit.png --labels tools/demo/digits_labels.txt \
+	    --fit stretch --filter area --mean 0 --std 1 --top 3
+	@if [ -f $(REAL_MODEL) ]; then set -x; ONYX_DATA=data $(CLI) classify --model $(REAL_MODEL) \
+	    --image .cache/photos/chelsea.png .cache/photos/coffee.png --mean 0.4980392 --std 0.5019608 --top 3; \
+	else echo "(for EfficientNet-Lite0 on photographs: $(VENV)/bin/python tests/models/real_classifier.py prepare .cache)"; fi
+
+# ---- core library for firmware (docs/EMBEDDED.md) ---------------------------------------
+# `make core`: libonyx-core.a, runtime + ops + kernels without protobuf-c, OpenMP, BLAS or
+# stdio (snprintf is runtime/fmt.c's), allocating only through the caller's allocator hook
+# (onyx_arena_alloc over a static buffer). Leaves out the ONNX loader and writer, and the
+# op families that need host libraries (ImageDecoder, string ops). OPS_HEADER=ops.h (from
+# `onyx pack --ops-header`) links only the op families a model needs: only the registry
+# differs, so the other objects are shared. CORE_CFLAGS adds flags (e.g. -Os, -mcpu=...).
+OPS_HEADER ?=
+CORE_SRC   := $(filter-out ops/image.c ops/image_codec.c ops/image_codec_extra.c ops/strings.c,\
+                $(wildcard runtime/*.c runtime/opt/*.c ops/*.c kernels/*.c))
+CORE_OBJD  := $(OBJ)/core
+CORE_OBJ   := $(CORE_SRC:%.c=$(CORE_OBJD)/%.o)
+CORE_DEFS  := -Iruntime -Iops -Ikernels -D_XOPEN_SOURCE=700 -U_FORTIFY_SOURCE -DONYX_CORE \
+              -Dsnprintf=ox_snprintf -Dvsnprintf=ox_vsnprintf
+CORE_FLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unknown-pragmas -g -O2 \
+              -ffunction-sections -fdata-sections $(CORE_CFLAGS)
+ifneq ($(OPS_HEADER),)
+  CORE_NAME := $(basename $(notdir $(OPS_HEADER)))
+  CORE_A    := $(OUT)/core-$(CORE_NAME)/libonyx-core.a
+  CORE_REG  := $(CORE_OBJD)/ops/registry-$(CORE_NAME).o
+  CORE_OBJ  := $(filter-out $(CORE_OBJD)/ops/registry.o,$(CORE_OBJ)) $(CORE_REG)
+$(CORE_REG): ops/registry.c $(OPS_HEADER)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (core, $(OPS_HEADER))"
+	$(Q)$(CC) $(CORE_DEFS) -DONYX_OPS_HEADER='"$(abspath $(OPS_HEADER))"' $(CORE_FLAGS) -c $< -o $@
+else
+  CORE_A    := $(OUT)/libonyx-core.a
+endif
+.PHONY: core
+core: $(CORE_A)
+$(CORE_OBJD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (core)"
+	$(Q)$(CC) $(CORE_DEFS) $(CORE_FLAGS) -MMD -MP -c $< -o $@
+$(CORE_A): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# ---- benchmarks (never part of make test; see bench/) ----------------------------------
+# make bench: onyx against onnxruntime on exported models (bench/make_models.py caches them
+# in .cache/bench), report in bench/RESULTS.md. Flags for bench/run.py go in BENCH_ARGS,
+# e.g. make bench BENCH_ARGS="--models resnet50,bert_base --threads 1 --runs 10".
+# make bench-gemm: ox_sgemm* against OpenBLAS in GFLOP/s (GEMM_SECONDS per cell, default 0.2).
+TORCH_VENV := .cache/torch-venv
+BENCH_DIR  := .cache/bench
+BENCH_ARGS ?=
+GEMM_SECONDS ?= 0.2
+GEMM_BENCH := $(OUT)/gemm_bench
+
+$(TORCH_VENV)/bin/python:
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install torch torchvision onnx onnxruntime numpy
+
+bench: $(CLI) $(TORCH_VENV)/bin/python
+	$(TORCH_VENV)/bin/python bench/make_models.py $(BENCH_DIR)
+	$(TORCH_VENV)/bin/python bench/run.py --onyx $(CLI) --dir $(BENCH_DIR) $(BENCH_ARGS)
+
+# ox_sgemm_own is timed too once kernels/gemm.h declares it
+$(GEMM_BENCH): bench/gemm_bench.c kernels/gemm.h $(LIB_A)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(if $(shell grep -l ox_sgemm_own kernels/gemm.h),-DHAVE_SGEMM_OWN) \
+	    -o $@ $< $(LIB_A) $(LDFLAGS) $(LDLIBS)
+
+bench-gemm: $(GEMM_BENCH)
+	$(GEMM_BENCH) $(GEMM_SECONDS)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 

@@ -40,6 +40,24 @@ for pat in "image: float32 \[N,1,8,8\]" "probabilities: float32" "Conv" "Gemm" "
     grep -q "$pat" "$tmp/out" && ok "info shows $pat" || bad "info lacks '$pat': $(cat "$tmp/out")"
 done
 
+# onyx bench: phases first, the contract line last, with as many timed runs as asked.
+expect "bench digits" "$cli" bench $digits --input image=tools/demo/digit_input.npy --runs 3 --warmup 1 --threads 1
+tail -n 1 "$tmp/out" | grep -Eq '^median_ms=[0-9]+\.[0-9]+ min_ms=[0-9]+\.[0-9]+ runs=3$' &&
+    ok "bench ends with median_ms=X min_ms=Y runs=3" || bad "bench last line: $(tail -n 1 "$tmp/out")"
+[ "$(sed -n 's/^times_ms=//p' "$tmp/out" | tr ',' '\n' | grep -c .)" = 3 ] &&
+    ok "bench times 3 runs" || bad "bench times: $(grep times_ms "$tmp/out")"
+grep -Eq '^load_ms=[0-9]' "$tmp/out" && grep -Eq '^session_ms=[0-9]' "$tmp/out" && grep -q "first_run_ms=" "$tmp/out" &&
+    ok "bench prints load, session and first-run times" || bad "bench phases: $(cat "$tmp/out")"
+awk -F'[= ]' 'END { exit !($4 <= $2) }' "$tmp/out" && ok "bench min <= median" || bad "bench min > median: $(tail -n 1 "$tmp/out")"
+expect "bench generated input" "$cli" bench $digits --runs 1 --warmup 0
+grep -q "input image: float32 \[1,1,8,8\] (generated)" "$tmp/out" && tail -n 1 "$tmp/out" | grep -q " runs=1$" &&
+    ok "bench generates a symbolic-batch input as [1,1,8,8]" || bad "bench generated: $(cat "$tmp/out")"
+expect_fail "bench --runs 0" "runs" "$cli" bench $digits --runs 0
+expect_fail "bench --runs x" "runs" "$cli" bench $digits --runs x
+expect_fail "bench unknown flag" "unknown option" "$cli" bench $digits --fast
+expect_fail "bench without a model" "usage" "$cli" bench --runs 2
+expect_fail "bench missing model" "cannot open" "$cli" bench "$tmp/nope.onnx"
+
 # Errors: clear message and non-zero exit.
 expect_fail "missing model" "cannot open" "$cli" run "$tmp/nope.onnx"
 head -c 3000 $digits > "$tmp/trunc.onnx"

@@ -28,6 +28,17 @@ out=$(sh tests/conformance/roundtrip.sh "$cli" .cache/node-tests 2>&1); rc=$?
 printf '%s\n' "$out" | grep -v '^roundtrip: [0-9]* passed, 0 failed' || true
 [ $rc -eq 0 ] || failed=$((failed + 1))
 tally "$out"
+# packed models: round trips against the .onnx runs; the core library (when built beside the CLI)
+out=$(sh tests/pack_test.sh "$cli" .cache/node-tests 2>&1); rc=$?
+printf '%s\n' "$out" | grep -v '^ok ' || true
+[ $rc -eq 0 ] || failed=$((failed + 1))
+tally "$out"
+if [ -f "$(dirname "$cli")/libonyx-core.a" ]; then
+    out=$(sh tests/core_test.sh "$cli" "$(dirname "$cli")/libonyx-core.a" 2>&1); rc=$?
+    printf '%s\n' "$out" | grep -v '^ok ' || true
+    [ $rc -eq 0 ] || failed=$((failed + 1))
+    tally "$out"
+fi
 out=$(sh tests/cli_test.sh "$cli" "$example" 2>&1); rc=$?
 printf '%s\n' "$out" | grep -v '^ok ' || true
 [ $rc -eq 0 ] || failed=$((failed + 1))

@@ -22,9 +22,11 @@ int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_optimize(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_img2img(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* ---- messages and arguments (cli.c) ---------------------------------------------------- */
 

@@ -406,8 +406,9 @@ static check_result check_threads(const onyx_model *m, const check_opts *o, cons
 static check_result check_dir(const char *dir, const check_opts *o, char *why, bool *unverified)
 {
     char path[PATH_CAP];
-    if (!join(path, dir, "model.onnx") || !file_exists(path)) {
-        snprintf(why, WHY_CAP, "no model.onnx");
+    /* a packed model (onyx pack) stands in for model.onnx */
+    if ((!join(path, dir, "model.onnx") || !file_exists(path)) && (!join(path, dir, "model.onyx") || !file_exists(path))) {
+        snprintf(why, WHY_CAP, "no model.onnx or model.onyx");
         return RESULT_SKIP;
     }
     onyx_model *m = NULL;

@@ -30,14 +30,22 @@ static void usage(FILE *f)
           "      image-to-image models (denoise, super-resolution, masks), tiled with blended overlaps\n"
           "  optimize IN.onnx OUT.onnx [--opt N]\n"
           "      write the graph onyx runs, optimised at level N, as a standard ONNX file\n"
+          "  pack MODEL.onnx -o MODEL.onyx [--c-array FILE.c --symbol NAME] [--opt N] [--ops-header ops.h]\n"
+          "      write the optimised graph and weights in onyx's packed format (docs/PACKED_FORMAT.md) and\n"
+          "      print the arena it needs; --c-array as a const C array, --ops-header the ops to link\n"
+          "  bench MODEL [--input [NAME=]PATH]... [--threads N] [--runs N] [--warmup N] [--opt N]\n"
+          "      time load, session creation and runs (default 2 warm-up, 10 timed); inputs not\n"
+          "      given are generated (symbolic dims 1, integers 0, floats in [0,1)); last line:\n"
+          "      median_ms=X min_ms=Y runs=N\n"
           "  ops\n"
           "      the operators this build implements: name, domain, first and last model opset\n"
           "  help       this text\n"
           "  version    the onyx version\n"
           "\n"
-          "--opt: 0 no graph optimisation, 1 clean-up (dead nodes, Identity, Dropout, no-op Cast),\n"
-          "       2 also folds and fusions (BatchNormalization into Conv/Gemm, MatMul+Add) (default)\n"
-          "--threads: 0 all cores (default); run, check, classify, detect and img2img take it\n",
+          "--opt: 0 no graph optimisation, 1 clean-up (dead nodes, Identity, Dropout, no-op Cast,\n"
+          "       constant folding, no-op Reshape/Transpose/Expand/Slice, common subexpressions),\n"
+          "       2 also fusions (BatchNormalization into Conv/Gemm, MatMul+Add, LayerNorm, GELU) (default)\n"
+          "--threads: 0 all cores (default); run, check, bench, classify, detect and img2img take it\n",
           f);
 }
 
@@ -66,6 +74,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "detect") == 0) return cmd_detect(argc - 2, argv + 2);
     if (strcmp(cmd, "img2img") == 0) return cmd_img2img(argc - 2, argv + 2);
     if (strcmp(cmd, "optimize") == 0) return cmd_optimize(argc - 2, argv + 2);
+    if (strcmp(cmd, "pack") == 0) return cmd_pack(argc - 2, argv + 2);
+    if (strcmp(cmd, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(cmd, "ops") == 0) return cmd_ops();
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
