@@ -81,30 +81,16 @@ static bool blas_ok(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 }
 #endif
 
-#ifdef ONYX_HAVE_OPENBLAS
-/* Shapes where the own SGEMM beat OpenBLAS (0.3.21, Haswell kernels on Zen 3, one thread,
- * by CPU time): narrow B (N <= 128: conv layers with few output channels, where OpenBLAS'
- * blocking wastes work) and products up to 256^3, where its set-up costs show. Wider,
- * bigger products with B packed at run time stay with OpenBLAS; constant B goes through
- * ox_sgemm_packed, which is faster still. Decided by shape only, never by thread count. */
-static bool own_wins(int64_t M, int64_t N, int64_t K)
-{
-    return N <= 128 || (double)M * (double)N * (double)K <= 256.0 * 256.0 * 256.0;
-}
-#endif
 
+/* Float GEMM always runs the own kernel. On one thread it is within a few percent of
+ * OpenBLAS (0.3.21) on every shape measured, and ahead with prepacked B; with more threads
+ * OpenBLAS's own pthread pool (sized by OPENBLAS_NUM_THREADS, not by the session) competes
+ * with the session's OpenMP team for the same cores: ResNet-50 on 2 threads ran 1.3-2.5x
+ * slower with it (bench/RESULTS.md). `make bench-gemm` still compares the two. */
 void ox_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
               int64_t ldc, int threads)
 {
-#ifdef ONYX_HAVE_OPENBLAS
-    if (!own_wins(M, N, K) && blas_ok(trans_a, trans_b, M, N, K, lda, ldb, ldc)) {
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                    trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K, alpha, A,
-                    (int)lda, B, (int)ldb, beta, C, (int)ldc);
-        return;
-    }
-#endif
     ox_sgemm_own(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads);
 }
 

@@ -5,12 +5,10 @@
  * the matrices as stored (A is K x M when trans_a). As in BLAS, beta == 0 means C is not read
  * (NaN/Inf in C do not propagate).
  *
- * ox_sgemm runs the own packed SGEMM (below), or OpenBLAS for the shapes where that measured
- * faster when built with -DONYX_HAVE_OPENBLAS (OpenBLAS then picks its own thread count); the
- * choice depends on the shape only. ox_dgemm uses OpenBLAS when built with it, else
- * ox_dgemm_portable. Both are deterministic across thread counts. The portable kernels are
- * deterministic too: every C
- * element accumulates its K products in order 0..K-1 whatever the blocking or the thread
+ * ox_sgemm runs the own packed SGEMM (below) within the caller's thread budget; OpenBLAS's
+ * separate thread pool would compete with the session's OpenMP team (see gemm.c). ox_dgemm
+ * uses OpenBLAS when built with it, else ox_dgemm_portable. Both are deterministic across
+ * thread counts. The portable kernels are deterministic too: every C element accumulates its K products in order 0..K-1 whatever the blocking or the thread
  * count, and threads only split C into disjoint tiles. They use 16 KiB of stack per thread
  * and allocate nothing. */
 #ifndef ONYX_KERNELS_GEMM_H

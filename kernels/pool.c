@@ -174,14 +174,44 @@ static void maxpool_plane(const ox_window *w, elem t, int64_t plane, const void 
     }
 }
 
+/* 2-D float max pool without indices or dilation, the pool of nearly every CNN: each
+ * window is folded whole, its taps clipped once instead of once per window row and output.
+ * Same taps in the same order as maxpool_plane (rows, then columns; ties keep the earlier
+ * element; NaN never wins), so the same bits. */
+static void maxpool2d_f32(const ox_window *w, int64_t plane, const float *x, float *y)
+{
+    const int64_t H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1];
+    const float *xp = x + plane * H * W;
+    float *yp = y + plane * OH * OW;
+    for (int64_t oh = 0; oh < OH; oh++) {
+        int64_t h0, h1;
+        ox_window_taps(w, 0, oh, 0, H, &h0, &h1);
+        const int64_t top = oh * w->stride[0] - w->pad_begin[0];
+        for (int64_t ow = 0; ow < OW; ow++) {
+            int64_t k0, k1;
+            ox_window_taps(w, 1, ow, 0, W, &k0, &k1);
+            /* an offset, not a pointer: with padding it starts before the plane */
+            int64_t row = (top + h0) * W + ow * w->stride[1] - w->pad_begin[1];
+            float m = -INFINITY;
+            for (int64_t kh = h0; kh < h1; kh++, row += W)
+                for (int64_t kw = k0; kw < k1; kw++) m = xp[row + kw] > m ? xp[row + kw] : m;
+            yp[oh * OW + ow] = m;
+        }
+    }
+}
+
 static void maxpool(const ox_window *w, elem t, int64_t planes, const void *x, void *y,
                     int64_t *idx, bool col_major, int threads)
 {
     (void)threads;
+    const bool plain2d = t == ELEM_F32 && !idx && w->nd == 2 && w->dil[0] == 1 && w->dil[1] == 1;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
-    for (int64_t pl = 0; pl < planes; pl++) maxpool_plane(w, t, pl, x, y, idx, col_major);
+    for (int64_t pl = 0; pl < planes; pl++) {
+        if (plain2d) maxpool2d_f32(w, pl, x, y);
+        else maxpool_plane(w, t, pl, x, y, idx, col_major);
+    }
 }
 
 void ox_maxpool_f32(const ox_window *w, int64_t planes, const float *x, float *y, int64_t *idx,

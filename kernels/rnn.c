@@ -16,8 +16,19 @@ int ox_rnn_gates(ox_rnn_kind kind)
     return 1;
 }
 
+/* Elements of the float32 packed copies of one direction's R (see rnn_impl.h), plus slack
+ * to align them to 64 bytes; -1 if the size overflows. */
+static int64_t packed_r_elems(const ox_rnn_desc *d, int64_t gh)
+{
+    const size_t a = ox_sgemm_packed_b_bytes(d->hidden, gh), b = ox_sgemm_packed_b_bytes(d->hidden, d->hidden);
+    if ((d->hidden && gh && !a) || (d->hidden && !b) || a > (size_t)INT64_MAX / 2 || b > (size_t)INT64_MAX / 2)
+        return -1;
+    return (int64_t)((a + b) / sizeof(float)) + 64;
+}
+
 /* The work buffer: X·W^T [seq*batch, dirs*GH], gates [batch, GH], h, c and GRU's r (.) H
- * [batch, hidden] each, then the summed biases [GH] and GRU's separate R_h bias [hidden]. */
+ * [batch, hidden] each, the summed biases [GH] and GRU's separate R_h bias [hidden], then
+ * (float32) the prepacked recurrent weights. */
 bool ox_rnn_work_elems(const ox_rnn_desc *d, int64_t *n)
 {
     /* G * hidden is a dim of R, so it cannot overflow; the products below can. */
@@ -27,6 +38,7 @@ bool ox_rnn_work_elems(const ox_rnn_desc *d, int64_t *n)
         {d->batch, gh, 1, 1},
         {d->batch, d->hidden, 3, 1},
         {gh + d->hidden, 1, 1, 1},
+        {packed_r_elems(d, gh), 1, 1, 1},
     };
     int64_t total = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -44,6 +56,7 @@ bool ox_rnn_work_elems(const ox_rnn_desc *d, int64_t *n)
 }
 
 #define RNN_T float
+#define RNN_PACKED_R 1 /* the recurrent GEMMs read R prepacked (ox_sgemm_packed) */
 #define RNN_NAME(n) n##_f32
 #define RNN_GEMM ox_sgemm
 #define RNN_EXP expf
@@ -53,6 +66,7 @@ bool ox_rnn_work_elems(const ox_rnn_desc *d, int64_t *n)
 #define RNN_FABS fabsf
 #include "rnn_impl.h"
 #undef RNN_T
+#undef RNN_PACKED_R
 #undef RNN_NAME
 #undef RNN_GEMM
 #undef RNN_EXP

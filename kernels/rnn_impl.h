@@ -2,7 +2,10 @@
  *
  * Included once per type with RNN_T (the type), RNN_NAME(n) (a name with the type's suffix),
  * RNN_GEMM (ox_sgemm / ox_dgemm) and the math functions RNN_EXP, RNN_EXPM1, RNN_LOG1P,
- * RNN_TANH and RNN_FABS of that type defined. See rnn.h for the layouts. */
+ * RNN_TANH and RNN_FABS of that type defined; with RNN_PACKED_R (float) the recurrent
+ * weights are packed once per direction and every step multiplies by the packed copy, so
+ * the step's GEMM (a few rows times all of R) does not re-pack R^T each time. See rnn.h for
+ * the layouts. */
 
 /* x[i] = act(x[i]) for i < n. The switch sits outside the loops so each is a plain loop. */
 static void RNN_NAME(activate)(const ox_rnn_act *a, RNN_T *x, int64_t n)
@@ -82,7 +85,26 @@ typedef struct RNN_NAME(rnn_run) {
     RNN_T *rh;       /* [batch, H]: GRU's r (.) H */
     RNN_T *bias;     /* [GH]: Wb + Rb (GRU with linear_before_reset: Wb only for gate h) */
     RNN_T *rbh;      /* [H]: GRU's Rb of gate h (linear_before_reset) */
+#ifdef RNN_PACKED_R
+    void *packed_r;  /* R^T of the first step GEMM's gates, packed (64-byte aligned) */
+    void *packed_rh; /* GRU with a late reset: R^T of gate h, packed */
+#endif
 } RNN_NAME(rnn_run);
+
+/* gates[:, gate0 : gate0+n] = a · R[gate0 : gate0+n]^T for the batch rows (a is [batch, H]);
+ * which selects the packed copy of those rows. */
+static void RNN_NAME(recurrent_gemm)(const RNN_NAME(rnn_run) *u, const RNN_T *a, int64_t gate0,
+                                     int64_t n, RNN_T *out)
+{
+    const ox_rnn_desc *d = u->d;
+#ifdef RNN_PACKED_R
+    ox_sgemm_packed(false, d->batch, n, u->H, 1, a, u->H, gate0 ? u->packed_rh : u->packed_r, 0,
+                    out, u->GH, d->threads);
+#else
+    RNN_GEMM(false, true, d->batch, n, u->H, 1, a, u->H, u->r + gate0 * u->H, u->H, 0, out, u->GH,
+             d->threads);
+#endif
+}
 
 /* Length of batch b's sequence. */
 static inline int64_t RNN_NAME(seq_len)(const ox_rnn_desc *d, const ox_rnn_io *io, int64_t b)
@@ -218,11 +240,10 @@ static void RNN_NAME(for_active_rows)(const RNN_NAME(rnn_run) *u, int64_t s,
 static void RNN_NAME(step)(const RNN_NAME(rnn_run) *u, int64_t s)
 {
     const ox_rnn_desc *d = u->d;
-    const int64_t B = d->batch, H = u->H, GH = u->GH;
+    const int64_t H = u->H, GH = u->GH;
     const bool gru_late_reset = d->kind == OX_RNN_GRU && !d->linear_before_reset;
     /* gates = Ht-1 · R^T; with a late reset only z and r now, h after r is known. */
-    RNN_GEMM(false, true, B, gru_late_reset ? 2 * H : GH, H, 1, u->h, H, u->r, H, 0, u->gates,
-             GH, d->threads);
+    RNN_NAME(recurrent_gemm)(u, u->h, 0, gru_late_reset ? 2 * H : GH, u->gates);
     switch (d->kind) {
     case OX_RNN_SIMPLE:
         RNN_NAME(for_active_rows)(u, s, RNN_NAME(simple_cell), true);
@@ -233,8 +254,7 @@ static void RNN_NAME(step)(const RNN_NAME(rnn_run) *u, int64_t s)
     case OX_RNN_GRU:
         RNN_NAME(for_active_rows)(u, s, RNN_NAME(gru_gates), false);
         if (gru_late_reset)
-            RNN_GEMM(false, true, B, H, H, 1, u->rh, H, u->r + 2 * H * H, H, 0, u->gates + 2 * H,
-                     GH, d->threads);
+            RNN_NAME(recurrent_gemm)(u, u->rh, 2 * H, H, u->gates + 2 * H);
         RNN_NAME(for_active_rows)(u, s, RNN_NAME(gru_update), true);
         break;
     }
@@ -321,6 +341,17 @@ void RNN_NAME(ox_rnn)(const ox_rnn_desc *d, const ox_rnn_io *io, RNN_T *work)
             .xw = xw, .r = (const RNN_T *)io->r + dir * GH * H,
             .p = io->p ? (const RNN_T *)io->p + dir * 3 * H : NULL, .act = d->act[dir],
             .gates = gates, .h = h, .c = c, .rh = rh, .bias = bias, .rbh = rbh};
+#ifdef RNN_PACKED_R
+        /* work is 64-byte aligned (scratch), so a multiple of 16 floats keeps the alignment */
+        const int64_t at = (rbh + H - work + 15) / 16 * 16;
+        const bool late = d->kind == OX_RNN_GRU && !d->linear_before_reset;
+        const int64_t n1 = late ? 2 * H : GH;
+        const size_t first = (ox_sgemm_packed_b_bytes(H, n1) + 63) / 64 * 64;
+        u.packed_r = work + at;
+        u.packed_rh = (char *)u.packed_r + first;
+        ox_sgemm_pack_b(true, H, n1, u.r, H, u.packed_r);
+        if (late) ox_sgemm_pack_b(true, H, H, u.r + 2 * H * H, H, u.packed_rh);
+#endif
         RNN_NAME(run_direction)(&u);
     }
 }
