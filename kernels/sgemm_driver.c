@@ -292,7 +292,7 @@ void ox_sgemm_pack_b_with(ox_sgemm_isa isa, bool trans_b, int64_t K, int64_t N, 
     const ox_sgemm_kernel *kn = kernel_for(isa);
     packed_head h = {PACKED_MAGIC, (uint32_t)kn->isa, K, N};
     memcpy(packed, &h, sizeof h);
-    float *dst = (float *)((char *)packed + PACKED_DATA);
+    float *dst = (float *)(void *)((char *)packed + PACKED_DATA); /* 64-byte aligned */
     for (int64_t j0 = 0; j0 < N; j0 += kn->nr)
         pack_b_panel(kn->nr, trans_b, B, ldb, 0, K, j0, (int)min64(kn->nr, N - j0),
                      dst + (j0 / kn->nr) * K * kn->nr);
@@ -311,6 +311,6 @@ void ox_sgemm_packed(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha,
     packed_head h;
     memcpy(&h, packed_b, sizeof h);
     sg_job j = {kernel_for((ox_sgemm_isa)h.isa), trans_a, false, M, N, K, alpha, beta, A, NULL,
-                lda, 0, (const float *)((const char *)packed_b + PACKED_DATA), C, ldc};
+                lda, 0, (const float *)(const void *)((const char *)packed_b + PACKED_DATA), C, ldc};
     sgemm_blocked(&j, threads);
 }

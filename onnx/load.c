@@ -646,7 +646,7 @@ static onyx_status load_packed_copy(const void *buf, size_t len, const onyx_load
         ox_error_set(err, ONYX_E_NOMEM, "out of memory");
         return ONYX_E_NOMEM;
     }
-    memcpy(copy, buf, len);
+    if (buf) memcpy(copy, buf, len); /* ox_is_packed said it is there */
     return ox_packed_load_owned(copy, len, o, out, err);
 }
 

@@ -58,7 +58,9 @@ static void fmt_int(out *o, spec sp, uintmax_t v, bool neg, unsigned base, bool 
     char tmp[72];
     int len = 0;
     const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    if (base < 2 || base > 16) base = 10; /* callers pass 8, 10 or 16 */
     while (v) {
+        // cppcheck-suppress zerodivcond ; base is 2..16 (checked above), v is the dividend
         tmp[sizeof tmp - 1 - (size_t)len++] = dig[v % base];
         v /= base;
     }
@@ -222,7 +224,7 @@ int ox_vsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
             default: v = va_arg(ap, int); break;
             }
             if (len == 1) v = (short)v;
-            if (len == 2) v = (signed char)v;
+            if (len == 2) v = (int8_t)v; /* %hhd: the argument as signed char */
             fmt_int(&o, sp, v < 0 ? (uintmax_t)0 - (uintmax_t)v : (uintmax_t)v, v < 0, 10, false);
             break;
         }

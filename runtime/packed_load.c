@@ -313,13 +313,13 @@ static void rd_attr(pk_ctx *c, ox_graph *g, const ox_node *n, ox_attr *a)
         if (!rd_count(c, 4, "float count", &cnt)) break;
         a->n = (size_t)cnt;
         if (!(a->floats = ox_pool_array(pool, a->n ? a->n : 1, sizeof(float)))) nomem(c);
-        for (int i = 0; i < cnt && !c->st; i++) a->floats[i] = rd_f32(c, "floats attribute");
+        else for (int i = 0; i < cnt && !c->st; i++) a->floats[i] = rd_f32(c, "floats attribute");
         break;
     case OX_ATTR_INTS:
         if (!rd_count(c, 8, "int count", &cnt)) break;
         a->n = (size_t)cnt;
         if (!(a->ints = ox_pool_array(pool, a->n ? a->n : 1, sizeof(int64_t)))) nomem(c);
-        for (int i = 0; i < cnt && !c->st; i++) a->ints[i] = rd_i64(c, "ints attribute");
+        else for (int i = 0; i < cnt && !c->st; i++) a->ints[i] = rd_i64(c, "ints attribute");
         break;
     case OX_ATTR_STRINGS:
         if (!rd_count(c, 5, "string count", &cnt)) break;
@@ -327,26 +327,26 @@ static void rd_attr(pk_ctx *c, ox_graph *g, const ox_node *n, ox_attr *a)
         a->strings = ox_pool_array(pool, a->n ? a->n : 1, sizeof(char *));
         a->string_lens = ox_pool_array(pool, a->n ? a->n : 1, sizeof(size_t));
         if (!a->strings || !a->string_lens) nomem(c);
-        for (int i = 0; i < cnt && !c->st; i++)
+        else for (int i = 0; i < cnt && !c->st; i++)
             a->strings[i] = rd_str_len(c, "strings attribute", false, false, &a->string_lens[i]);
         break;
     case OX_ATTR_TENSORS:
         if (!rd_count(c, 4, "tensor count", &cnt)) break;
         a->n = (size_t)cnt;
         if (!(a->tensors = ox_pool_array(pool, a->n ? a->n : 1, sizeof(ox_const *)))) nomem(c);
-        for (int i = 0; i < cnt && !c->st; i++) a->tensors[i] = (ox_const *)rd_tensor(c, "tensors attribute");
+        else for (int i = 0; i < cnt && !c->st; i++) a->tensors[i] = (ox_const *)rd_tensor(c, "tensors attribute");
         break;
     case OX_ATTR_GRAPHS:
         if (!rd_count(c, 21, "graph count", &cnt)) break;
         a->n = (size_t)cnt;
         if (!(a->graphs = ox_pool_array(pool, a->n ? a->n : 1, sizeof(ox_graph *)))) nomem(c);
-        for (int i = 0; i < cnt && !c->st; i++) rd_graph(c, g, &a->graphs[i]);
+        else for (int i = 0; i < cnt && !c->st; i++) rd_graph(c, g, &a->graphs[i]);
         break;
     case OX_ATTR_TYPE_PROTOS:
         if (!rd_count(c, 4, "type count", &cnt)) break;
         a->n = (size_t)cnt;
         if (!(a->type_protos = ox_pool_array(pool, a->n ? a->n : 1, sizeof(ox_type)))) nomem(c);
-        for (int i = 0; i < cnt && !c->st; i++) rd_type(c, &a->type_protos[i], "types attribute");
+        else for (int i = 0; i < cnt && !c->st; i++) rd_type(c, &a->type_protos[i], "types attribute");
         break;
     default: break;
     }

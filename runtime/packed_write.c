@@ -279,7 +279,7 @@ onyx_status onyx_model_pack(const onyx_model *m, uint64_t arena_bytes, void *buf
     }
     uint8_t *b = buf;
     memset(b, 0, (size_t)total); /* padding is zero, so packing is deterministic */
-    memcpy(b, OX_PACKED_MAGIC, OX_PACKED_MAGIC_LEN);
+    memcpy(b, OX_PACKED_MAGIC, OX_PACKED_MAGIC_LEN); // NOLINT(bugprone-not-null-terminated-result): bytes, not a string
     le_store(b + OX_PK_VERSION, OX_PACKED_VERSION, 4);
     le_store(b + OX_PK_HEADER_BYTES, OX_PACKED_HEADER_BYTES, 4);
     le_store(b + OX_PK_FILE_BYTES, total, 8);

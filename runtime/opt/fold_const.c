@@ -210,13 +210,15 @@ onyx_status ox_pass_fold_constants(ox_opt *o, bool *changed)
     w.has_data = ox_calloc(&o->alloc, nv, sizeof *w.has_data);
     w.alias = ox_malloc(&o->alloc, nv * sizeof *w.alias);
     ox_pool_init(&w.tmp, o->alloc, 0);
-    onyx_status st = w.vals && w.has_shape && w.has_data && w.alias ? ONYX_OK : ox_opt_nomem(o);
-    if (!st) {
-        for (int v = 0; v < w.nv; v++) w.alias[v] = -1;
-        seed(&w);
-        for (int i = 0; i < g->n_nodes && !st; i++)
-            if (!o->dead[i]) st = visit(&w, i);
+    onyx_status st = ONYX_OK;
+    if (!w.vals || !w.has_shape || !w.has_data || !w.alias) {
+        st = ox_opt_nomem(o);
+        goto done;
     }
+    for (int v = 0; v < w.nv; v++) w.alias[v] = -1;
+    seed(&w);
+    for (int i = 0; i < g->n_nodes && !st; i++)
+        if (!o->dead[i]) st = visit(&w, i);
     /* readers of folded values read the new constants */
     for (int i = 0; !st && w.changed && i < g->n_nodes; i++) {
         if (o->dead[i]) continue;
@@ -225,6 +227,7 @@ onyx_status ox_pass_fold_constants(ox_opt *o, bool *changed)
             if (n->in[k] >= 0 && n->in[k] < w.nv && w.alias[n->in[k]] >= 0) n->in[k] = w.alias[n->in[k]];
     }
     if (!st) st = keep_shapes(&w);
+done:
     ox_pool_release(&w.tmp);
     ox_free(&o->alloc, w.vals, nv * sizeof *w.vals);
     ox_free(&o->alloc, w.has_shape, nv * sizeof *w.has_shape);

@@ -209,7 +209,7 @@ static onyx_status fold_pad(ox_opt *o, ox_node *cn, const ox_node *pd, bool *don
         if (pads[d] < 0) return ONYX_OK; /* cropping */
     int64_t merged[2 * ONYX_MAX_RANK];
     const ox_attr *old = ox_node_attr(cn, "pads");
-    if (old && (old->type != OX_ATTR_INTS || old->n != (size_t)(2 * nd))) return ONYX_OK;
+    if (old && (old->type != OX_ATTR_INTS || old->n != 2 * (size_t)nd)) return ONYX_OK;
     for (int d = 0; d < nd; d++) {
         merged[d] = (old ? old->ints[d] : 0) + pads[2 + d];
         merged[nd + d] = (old ? old->ints[nd + d] : 0) + pads[r + 2 + d];

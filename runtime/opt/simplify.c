@@ -127,7 +127,7 @@ onyx_status ox_pass_simplify(ox_opt *o, bool *changed)
                 o->stats->fired[OX_PASS_TRANSPOSE]++;
                 *changed = true;
             }
-            int64_t perm[ONYX_MAX_RANK];
+            int64_t perm[ONYX_MAX_RANK] = {0};
             if (is_identity(perm, perm_of(o, n, perm))) kind = OX_PASS_TRANSPOSE;
         } else if (ox_opt_is(n, "Reshape") && prev && ox_opt_is(prev, "Reshape") && n->n_in == 2 &&
                    collapse_reshapes(o, n, prev)) {

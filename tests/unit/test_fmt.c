@@ -20,7 +20,7 @@ int ox_snprintf(char *buf, size_t cap, const char *fmt, ...);
 int main(void)
 {
     SAME("plain text");
-    SAME("%d %i %d %d", 0, -1, INT32_MAX, INT32_MIN);
+    SAME("%d %i %d %d", 0, -1, (int)INT32_MAX, (int)INT32_MIN);
     SAME("%lld %llu %lld", (long long)INT64_MIN, (unsigned long long)UINT64_MAX, 1234567890123LL);
     SAME("%zu %u %ld %hd %hhu", (size_t)42, 4000000000u, -5L, (short)-7, (unsigned char)200);
     SAME("[%5d] [%-5d] [%05d] [%+d] [% d] [%.3d] [%8.3d] [%-8.3d]", 42, 42, -42, 42, 42, 7, -7, 7);

@@ -36,7 +36,7 @@ static onyx_status run_model(const onyx_model *m, float *out, const onyx_session
     onyx_session *s = NULL;
     onyx_error err;
     onyx_status st = onyx_session_create(m, so, &s, &err);
-    onyx_tensor o;
+    onyx_tensor o = {0};
     if (!st) st = onyx_session_run(s, &input, 1, &o, 1);
     if (!st && out) memcpy(out, o.data, sizeof want);
     onyx_session_free(s);
@@ -223,6 +223,7 @@ static void test_arena(const uint8_t *packed, size_t size)
     CHECK(onyx_arena_alloc(&a, NULL, 0, 300) == NULL && a.used == 0); /* too big: NULL, nothing used */
     p = onyx_arena_alloc(&a, NULL, 0, 8);
     q = onyx_arena_alloc(&a, NULL, 0, 8);
+    CHECK(p == buf && q == buf + 16);
     memcpy(p, "12345678", 8);
     void *r = onyx_arena_alloc(&a, p, 8, 16); /* not the top: moved, contents kept */
     CHECK(r == buf + 32 && !memcmp(r, "12345678", 8) && a.peak == 56);

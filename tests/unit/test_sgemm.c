@@ -77,6 +77,7 @@ static void test_isa(ox_sgemm_isa isa)
             void *pb = aligned_alloc(64, (pbytes + 63) / 64 * 64);
             if (!A || !B || !C0 || !C1 || !C2 || !C4 || !CP || !pb) {
                 CHECK(!"out of memory");
+                free(A), free(B), free(C0), free(C1), free(C2), free(C4), free(CP), free(pb);
                 return;
             }
             for (int64_t x = 0; x < na; x++) A[x] = frand(&seed);
@@ -122,6 +123,7 @@ static void test_threads_big(ox_sgemm_isa isa)
             for (int q = 0; q < 3; q++) C[q] = malloc(sizeof(float) * (size_t)(s.M * s.N));
             if (!A || !B || !C[0] || !C[1] || !C[2]) {
                 CHECK(!"out of memory");
+                free(A), free(B), free(C[0]), free(C[1]), free(C[2]);
                 return;
             }
             for (int64_t x = 0; x < s.M * s.K; x++) A[x] = frand(&seed);
