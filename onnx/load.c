@@ -634,22 +634,6 @@ static onyx_status load_buffer(const void *buf, size_t len, const char *base_dir
     return ONYX_OK;
 }
 
-/* A packed model (runtime/packed_load.c) from bytes the caller may free: the model keeps an
- * aligned copy, so its weights are used in place. */
-static onyx_status load_packed_copy(const void *buf, size_t len, const onyx_load_options *o, onyx_model **out,
-                                    onyx_error *err)
-{
-    *out = NULL;
-    ox_allocator a = ox_opts_allocator(o);
-    void *copy = ox_malloc_aligned(&a, len);
-    if (!copy) {
-        ox_error_set(err, ONYX_E_NOMEM, "out of memory");
-        return ONYX_E_NOMEM;
-    }
-    if (buf) memcpy(copy, buf, len); /* ox_is_packed said it is there */
-    return ox_packed_load_owned(copy, len, o, out, err);
-}
-
 onyx_status onyx_model_load_memory(const void *buf, size_t len, const onyx_load_options *o, onyx_model **out,
                                    onyx_error *err)
 {
@@ -657,7 +641,7 @@ onyx_status onyx_model_load_memory(const void *buf, size_t len, const onyx_load_
         ox_error_set(err, ONYX_E_ARG, "null argument");
         return ONYX_E_ARG;
     }
-    if (ox_is_packed(buf, len)) return load_packed_copy(buf, len, o, out, err);
+    if (ox_is_packed(buf, len)) return ox_packed_load_copy(buf, len, o, out, err);
     return load_buffer(buf, len, NULL, o, out, err);
 }
 
@@ -680,7 +664,7 @@ onyx_status onyx_model_load_file(const char *path, const onyx_load_options *o, o
         return st;
     }
     if (ox_is_packed(buf, len)) {
-        st = load_packed_copy(buf, len, o, out, err);
+        st = ox_packed_load_copy(buf, len, o, out, err);
         ox_free(&a, buf, len + 1);
         return st;
     }

@@ -20,20 +20,6 @@ static onyx_status no_onnx(onyx_error *err, const char *what, const char *path)
     return ONYX_E_UNSUPPORTED;
 }
 
-/* As load.c: the model keeps an aligned copy of a packed model, its weights used in place. */
-static onyx_status load_packed_copy(const void *buf, size_t len, const onyx_load_options *o, onyx_model **out,
-                                    onyx_error *err)
-{
-    ox_allocator a = ox_opts_allocator(o);
-    void *copy = ox_malloc_aligned(&a, len);
-    if (!copy) {
-        ox_error_set(err, ONYX_E_NOMEM, "out of memory");
-        return ONYX_E_NOMEM;
-    }
-    memcpy(copy, buf, len);
-    return ox_packed_load_owned(copy, len, o, out, err);
-}
-
 onyx_status onyx_model_load_file(const char *path, const onyx_load_options *o, onyx_model **out, onyx_error *err)
 {
     if (!path || !out) {
@@ -52,7 +38,7 @@ onyx_status onyx_model_load_file(const char *path, const onyx_load_options *o, o
         ox_error_set(err, st, msg);
         return st;
     }
-    st = ox_is_packed(buf, len) ? load_packed_copy(buf, len, o, out, err) : no_onnx(err, "loading an ONNX model", path);
+    st = ox_is_packed(buf, len) ? ox_packed_load_copy(buf, len, o, out, err) : no_onnx(err, "loading an ONNX model", path);
     ox_free(&a, buf, len + 1);
     return st;
 }
@@ -65,7 +51,7 @@ onyx_status onyx_model_load_memory(const void *buf, size_t len, const onyx_load_
         return ONYX_E_ARG;
     }
     *out = NULL;
-    if (ox_is_packed(buf, len)) return load_packed_copy(buf, len, o, out, err);
+    if (ox_is_packed(buf, len)) return ox_packed_load_copy(buf, len, o, out, err);
     return no_onnx(err, "loading an ONNX model", NULL);
 }
 

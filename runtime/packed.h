@@ -42,5 +42,9 @@ static inline bool ox_is_packed(const void *buf, size_t len)
  * onyx_model_load_file and onyx_model_load_memory when they see the magic. */
 onyx_status ox_packed_load_owned(void *owned, size_t size, const onyx_load_options *o, onyx_model **out,
                                  onyx_error *err);
+/* The same from bytes the caller may free: the model keeps an aligned copy, so its weights
+ * are used in place. */
+onyx_status ox_packed_load_copy(const void *buf, size_t len, const onyx_load_options *o, onyx_model **out,
+                                onyx_error *err);
 
 #endif

@@ -625,3 +625,17 @@ onyx_status ox_packed_load_owned(void *owned, size_t size, const onyx_load_optio
 }
 
 uint64_t onyx_model_packed_arena_bytes(const onyx_model *m) { return m ? m->packed_arena_bytes : 0; }
+
+onyx_status ox_packed_load_copy(const void *buf, size_t len, const onyx_load_options *o, onyx_model **out,
+                                onyx_error *err)
+{
+    *out = NULL;
+    ox_allocator a = ox_opts_allocator(o);
+    void *copy = ox_malloc_aligned(&a, len);
+    if (!copy) {
+        ox_error_set(err, ONYX_E_NOMEM, "out of memory");
+        return ONYX_E_NOMEM;
+    }
+    if (buf) memcpy(copy, buf, len); /* the caller saw the magic: it is there */
+    return ox_packed_load_owned(copy, len, o, out, err);
+}
