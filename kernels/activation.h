@@ -3,8 +3,8 @@
  * the activation costs no separate pass over memory.
  *
  * y[i] = act(y[i] + bias), optionally with a residual added before the activation (the
- * ResNet pattern Conv -> Add -> Relu). On x86 with AVX2+FMA the loops run 8 lanes at a time (exp-based
- * activations through a polynomial exp with about 2 ulp error); elsewhere the portable loop
+ * ResNet pattern Conv -> Add -> Relu). On x86 with AVX2+FMA the loops run 8 lanes at a time
+ * (exp- and erf-based activations through polynomials with about 2 ulp error); elsewhere the portable loop
  * runs the scalar formulas of libm. Both keep NaN as NaN and agree within a few float ulps
  * (absolute 1e-7 near the tails of Sigmoid/SiLU). */
 #ifndef ONYX_KERNELS_ACTIVATION_H

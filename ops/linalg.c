@@ -5,6 +5,8 @@
  * use the wrap-around integer GEMM. */
 #include <math.h>
 
+#include "activation.h"
+#include "fused.h"
 #include "gemm.h"
 #include "op.h"
 
@@ -257,9 +259,10 @@ static onyx_status gemm_run(ox_ctx *c)
 
 /* ---- MatMul ---------------------------------------------------------------------------- */
 
-static onyx_status matmul_infer(ox_ctx *c)
+/* MatMul's shape inference; a fused MatMul (fused.h) may have a bias as input 2. */
+static onyx_status matmul_infer_with(ox_ctx *c, bool fused)
 {
-    if (c->n_in != 2 || !c->in[0] || !c->in[1] || c->n_out != 1 || !c->out[0])
+    if ((c->n_in != 2 && !(fused && c->n_in == 3)) || !c->in[0] || !c->in[1] || c->n_out != 1 || !c->out[0])
         return ox_fail(c, ONYX_E_ARG, "expects 2 inputs and 1 output");
     onyx_status st = ox_expect_dtype(c, 0, matmul_types);
     if (st) return st;
@@ -278,6 +281,8 @@ static onyx_status matmul_infer(ox_ctx *c)
     if (m.bbatch.rank == 0 && (st = prepack_b(c, false, m.K, m.N, m.N))) return st; /* one B */
     return ONYX_OK;
 }
+
+static onyx_status matmul_infer(ox_ctx *c) { return matmul_infer_with(c, false); }
 
 /* Products at most this big (M*N*K) count as small: a batch of them runs one product per
  * thread on the portable kernel instead of threading inside each product. The choice
@@ -350,6 +355,75 @@ static onyx_status matmul_run(ox_ctx *c)
     ox_f32_to_half(t, Ys, ny, out->data);
     return ONYX_OK;
 }
+
+/* ---- Gemm and MatMul with an epilogue (fused.h) ----------------------------------------- */
+
+/* y (rows x n, float) = act(y + bias): bias NULL, one value (len 1) or one per column. Rows
+ * are independent, so the split over threads does not change any result. */
+static void linear_epilogue(const ox_act *act, const float *bias, int64_t len, float *y, int64_t rows, int64_t n,
+                            int threads)
+{
+    const bool par = threads > 1 && rows > 1 && rows * n >= 16384;
+    (void)par;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (par)
+#endif
+    for (int64_t r = 0; r < rows; r++) {
+        if (bias && len > 1) ox_act_bias_res_f32(act, 0.0f, bias, y + r * n, n);
+        else ox_act_bias_f32(act, bias ? bias[0] : 0.0f, y + r * n, n);
+    }
+}
+
+/* The fusion passes only fuse float nodes; checked again, as the epilogue reads floats. */
+static onyx_status fused_float(ox_ctx *c)
+{
+    for (int k = 0; k < c->n_in; k++)
+        if (c->in[k] && c->in[k]->dtype != ONYX_DTYPE_FLOAT)
+            return ox_fail(c, ONYX_E_INTERNAL, "fused epilogue on a non-float input %d", k);
+    return ONYX_OK;
+}
+
+static onyx_status gemm_fused_infer(ox_ctx *c)
+{
+    onyx_status st = gemm_infer(c);
+    return st ? st : fused_float(c);
+}
+
+static onyx_status gemm_fused_run(ox_ctx *c)
+{
+    ox_act act;
+    onyx_status st = ox_fused_act(c, &act);
+    if (st || (st = gemm_run(c))) return st;
+    const onyx_tensor *y = c->out[0];
+    linear_epilogue(&act, NULL, 0, y->data, y->dims[0], y->dims[1], c->threads);
+    return ONYX_OK;
+}
+
+static onyx_status matmul_fused_infer(ox_ctx *c)
+{
+    onyx_status st = matmul_infer_with(c, true);
+    if (st || (st = fused_float(c))) return st;
+    const onyx_tensor *y = c->out[0], *b = c->n_in > OX_MATMUL_BIAS_INPUT ? c->in[OX_MATMUL_BIAS_INPUT] : NULL;
+    int64_t len = b ? ox_tensor_numel(b) : 1, n = y->rank ? y->dims[y->rank - 1] : 1;
+    if (y->rank < 1 || (len != 1 && len != n))
+        return ox_fail(c, ONYX_E_INTERNAL, "fused bias of %lld values for %lld columns", (long long)len, (long long)n);
+    return ONYX_OK;
+}
+
+static onyx_status matmul_fused_run(ox_ctx *c)
+{
+    ox_act act;
+    onyx_status st = ox_fused_act(c, &act);
+    if (st || (st = matmul_run(c))) return st;
+    const onyx_tensor *y = c->out[0], *b = c->n_in > OX_MATMUL_BIAS_INPUT ? c->in[OX_MATMUL_BIAS_INPUT] : NULL;
+    int64_t n = y->dims[y->rank - 1], rows = n ? ox_tensor_numel(y) / n : 0;
+    linear_epilogue(&act, b ? b->data : NULL, b ? ox_tensor_numel(b) : 0, y->data, rows, n, c->threads);
+    return ONYX_OK;
+}
+
+/* Not in the registry table: only the fusion passes put them on a node. */
+const ox_op ox_op_gemm_fused = {"Gemm", "", 1, 28, gemm_fused_infer, gemm_fused_run, 0};
+const ox_op ox_op_matmul_fused = {"MatMul", "", 1, 28, matmul_fused_infer, matmul_fused_run, 0};
 
 /* ---- Softmax --------------------------------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 #include <math.h>
 
 #include "conv_attrs.h"
-#include "conv_fused.h"
+#include "fused.h"
 #include "pool.h"
 
 static const onyx_dtype real_types[] = {ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE, ONYX_DTYPE_FLOAT16,
@@ -121,7 +121,7 @@ static void conv_half(ox_ctx *c, const ox_conv_shape *s, const ox_conv_epilogue 
     }
 }
 
-/* The residual input of a fused Conv (conv_fused.h), or NULL. The pass only fuses one whose
+/* The residual input of a fused Conv (fused.h), or NULL. The pass only fuses one whose
  * static shape is the output's; checked again here, as the kernel reads it like the output. */
 static onyx_status conv_fused_residual(ox_ctx *c, const onyx_tensor **r)
 {
@@ -134,18 +134,24 @@ static onyx_status conv_fused_residual(ox_ctx *c, const onyx_tensor **r)
     return ONYX_OK;
 }
 
-/* The epilogue of a fused Conv (conv_fused.h): its activation from the internal attributes
- * (none when only a residual was fused) and the residual input. */
-static onyx_status conv_fused_epilogue(ox_ctx *c, ox_conv_epilogue *e)
+onyx_status ox_fused_act(ox_ctx *c, ox_act *act)
 {
     const int64_t kind = ox_attr_int(c, OX_CONV_ACT_ATTR, OX_ACT_NONE);
     if (kind < OX_ACT_NONE || kind >= OX_ACT_COUNT_)
         return ox_fail(c, ONYX_E_INTERNAL, "fused activation %lld is unknown", (long long)kind);
-    e->act.kind = (ox_act_kind)kind;
-    e->act.alpha = ox_attr_float(c, OX_CONV_ACT_ALPHA_ATTR, 0.0f);
-    e->act.beta = ox_attr_float(c, OX_CONV_ACT_BETA_ATTR, 0.0f);
+    act->kind = (ox_act_kind)kind;
+    act->alpha = ox_attr_float(c, OX_CONV_ACT_ALPHA_ATTR, 0.0f);
+    act->beta = ox_attr_float(c, OX_CONV_ACT_BETA_ATTR, 0.0f);
+    return ONYX_OK;
+}
+
+/* The epilogue of a fused Conv: its activation (none when only a residual was fused) and
+ * the residual input. */
+static onyx_status conv_fused_epilogue(ox_ctx *c, ox_conv_epilogue *e)
+{
     const onyx_tensor *r;
-    onyx_status st = conv_fused_residual(c, &r);
+    onyx_status st = ox_fused_act(c, &e->act);
+    if (st || (st = conv_fused_residual(c, &r))) return st;
     e->residual = r ? r->data : NULL;
     return st;
 }

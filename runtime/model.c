@@ -86,6 +86,7 @@ void onyx_model_get_meta(const onyx_model *m, onyx_model_meta *meta)
     meta->model_version = m->model_version;
     meta->opset_count = (size_t)m->n_opsets;
     meta->node_count = (size_t)m->graph->n_nodes;
+    meta->session_node_count = m->session_graph ? (size_t)m->session_graph->n_nodes : 0;
     meta->unsupported_count = (size_t)m->n_unsupported;
     const ox_graph *g = m->graph;
     for (int v = 0; v < g->n_values; v++)
@@ -140,9 +141,30 @@ onyx_status onyx_model_optimize(onyx_model *m, int level, onyx_error *err)
         ox_error_set(err, st, msg);
         return st;
     }
+    /* the graph sessions at level 2 run, made once here instead of per session */
+    ox_graph *sg = NULL;
+    if (level >= 2) {
+        sg = ox_graph_clone(g, &m->pool);
+        st = sg ? ox_fuse_epilogues(sg, &stats, msg, sizeof msg) : ox_errf(msg, sizeof msg, ONYX_E_NOMEM, "out of memory while optimising");
+        if (st) {
+            ox_error_set(err, st, msg);
+            return st;
+        }
+    }
     m->n_unsupported -= main_unsupported(m->graph) - main_unsupported(g);
     m->graph = g;
+    if (level >= m->opt_level) {
+        m->opt_level = level;
+        m->session_graph = sg;
+    }
     for (int p = 0; p < OX_PASS_COUNT; p++) m->opt_stats.fired[p] += stats.fired[p];
+    return ONYX_OK;
+}
+
+onyx_status onyx_model_opt_pass_scope(const onyx_model *m, size_t i, int *session_only)
+{
+    if (!m || i >= OX_PASS_COUNT) return ONYX_E_ARG;
+    if (session_only) *session_only = ox_pass_session_only((ox_pass)i);
     return ONYX_OK;
 }
 

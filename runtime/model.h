@@ -16,6 +16,8 @@ struct onyx_model {
     onyx_load_options opts; /* with defaults filled in */
     int n_unsupported;
     ox_opt_stats opt_stats; /* what onyx_model_optimize did */
+    int opt_level;          /* the highest level onyx_model_optimize ran (0: none) */
+    ox_graph *session_graph; /* level 2: graph + session-only fusions, shared by sessions */
     void *owned_data;       /* a packed model's bytes when the model keeps its own copy
                              * (ox_malloc_aligned; names and weights point into it) */
     uint64_t packed_arena_bytes; /* the arena size a packed model's header records */

@@ -185,6 +185,8 @@ typedef struct onyx_model_meta {
     int64_t model_version;
     size_t opset_count;
     size_t node_count;          /* main graph, after function inlining */
+    size_t session_node_count;  /* nodes a session at opt_level 2 runs once onyx_model_optimize
+                                 * made its graph (session-only fusions applied); else 0 */
     size_t unsupported_count;   /* nodes without an implementation (allow_unsupported loads) */
     int64_t param_count;        /* elements in initializers */
     int64_t param_bytes;
@@ -200,16 +202,28 @@ onyx_status onyx_model_node(const onyx_model *m, size_t i, const char **op_type,
 /* ---- optimising and saving models ------------------------------------------------------- */
 
 /* Optimises m's main graph in place at `level`, as a session does on its own copy with
- * onyx_session_options.opt_level (1: remove dead nodes, Identity, inference-mode Dropout and
- * Casts to the same type; 2: also fold BatchNormalization into Conv/Gemm and fuse MatMul +
- * bias Add into Gemm). Results are unchanged up to float rounding. Bodies of If/Loop/Scan
- * are left as they are. Introspection (onyx_model_get_meta, onyx_model_node) and
- * onyx_model_save_file then see the optimised graph; sessions created before keep the graph
- * they had. Not safe while another thread uses m. Level <= 0 does nothing. */
+ * onyx_session_options.opt_level (1: clean-up: dead nodes, Identity, inference-mode Dropout,
+ * no-op Casts, constant folding, Reshape/Transpose/Slice elimination, CSE; 2: also folds
+ * (BatchNormalization, Mul/Add/Pad into Conv and Gemm, Transpose into Gemm) and fusions into
+ * standard ops (MatMul + bias into Gemm, LayerNormalization, Gelu, RMSNormalization,
+ * Attention where the model's opset has them)). Results are unchanged up to float rounding.
+ * Bodies of If/Loop/Scan are left as they are. Introspection (onyx_model_get_meta,
+ * onyx_model_node) and onyx_model_save_file then see the optimised graph; sessions created
+ * before keep the graph they had.
+ *
+ * At level 2 it also makes, once, the graph that sessions at opt_level 2 run: the written
+ * graph plus the session-only fusions (activations, residual Adds and bias rows into the
+ * Conv/Gemm/MatMul before them; LayerNorm, GELU, RMSNorm and attention below the opsets that
+ * have those ops), whose nodes are not ONNX. Sessions created afterwards with an opt_level
+ * up to `level` share that graph instead of optimising a copy each. Not safe while another
+ * thread uses m. Level <= 0 does nothing. */
 onyx_status onyx_model_optimize(onyx_model *m, int level, onyx_error *err);
 /* Optimisation pass i (0, 1, … until ONYX_E_ARG): its name and how many rewrites it made in
  * the onyx_model_optimize calls on m (a removed node, a folded BatchNormalization …). */
 onyx_status onyx_model_opt_pass(const onyx_model *m, size_t i, const char **name, int64_t *count);
+/* Whether pass i runs only in sessions (*session_only 1: its nodes are not ONNX and are
+ * never written) or is part of the written graph (0). */
+onyx_status onyx_model_opt_pass_scope(const onyx_model *m, size_t i, int *session_only);
 /* Writes m as an ONNX model file: opsets, graph inputs and outputs with their types,
  * initializers (raw data), nodes with every attribute, subgraphs, value_info where types
  * are known. Doc strings and metadata are not kept; model-local functions are written as

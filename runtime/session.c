@@ -108,7 +108,10 @@ onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options 
         ox_error_set(err, ONYX_E_NOMEM, "out of memory");
         return ONYX_E_NOMEM;
     }
-    if (opts.opt_level >= 1) { /* on a copy: the model is shared and stays as it is */
+    if (opts.opt_level >= 1 && opts.opt_level <= m->opt_level) {
+        /* the model is optimised already (onyx_model_optimize): share its graphs */
+        if (opts.opt_level >= 2 && m->session_graph) s->g = m->session_graph;
+    } else if (opts.opt_level >= 1) { /* on a copy: the model is shared and stays as it is */
         char msg[512];
         onyx_status st;
         ox_pool_init(&s->opt_pool, a, (size_t)m->opts.max_total_bytes);

@@ -134,7 +134,10 @@ static int print_optimised(onyx_model *m, int level, const op_row *before, size_
     size_t n_after;
     op_row *after = count_ops(m, &n_after, NULL, NULL);
     if (!after) return cli_error("out of memory");
-    printf("optimised (--opt %d): %zu nodes -> %zu\n", level, meta_before.node_count, meta_after.node_count);
+    printf("optimised (--opt %d): %zu nodes -> %zu", level, meta_before.node_count, meta_after.node_count);
+    if (meta_after.session_node_count)
+        printf(" (%zu in a session, with the session-only fusions)", meta_after.session_node_count);
+    printf("\n");
     for (size_t i = 0; i < n_before; i++) {
         size_t now = count_of(after, n_after, &before[i]);
         if (now == before[i].count) continue;
@@ -146,12 +149,17 @@ static int print_optimised(onyx_model *m, int level, const op_row *before, size_
         print_op(&after[i]);
         printf("0 -> %zu\n", after[i].count);
     }
-    printf("passes:");
-    const char *name;
-    int64_t count;
-    for (size_t i = 0; onyx_model_opt_pass(m, i, &name, &count) == ONYX_OK; i++)
-        printf("%s %s %lld", i ? "," : "", name, (long long)count);
-    printf("\n");
+    /* the written graph's passes, then those only sessions apply (their nodes are not ONNX) */
+    for (int scope = 0; scope < 2; scope++) {
+        printf(scope ? "session-only passes:" : "passes:");
+        const char *name;
+        int64_t count;
+        int session_only, n = 0;
+        for (size_t i = 0; onyx_model_opt_pass(m, i, &name, &count) == ONYX_OK; i++)
+            if (onyx_model_opt_pass_scope(m, i, &session_only) == ONYX_OK && session_only == scope)
+                printf("%s %s %lld", n++ ? "," : "", name, (long long)count);
+        printf("\n");
+    }
     free(after);
     return CLI_EXIT_OK;
 }

@@ -1,30 +1,31 @@
-/* fuse_act.c — activation epilogues: an activation whose only input is a float Conv's output,
- * read by nothing else, is folded into the Conv, which then applies it to each block of its
- * output while the block is still in cache (kernels/activation.h) instead of in a separate
- * pass over memory.
+/* fuse_act.c — epilogues: an activation whose only input is a float Conv's, Gemm's or
+ * MatMul's output, read by nothing else, is folded into that node, which then applies it to
+ * its output (a Conv block by block while the block is still in cache: kernels/activation.h)
+ * instead of in a separate pass over memory.
  *
  * Fused: Relu, Clip (constant bounds), LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh,
- * Gelu (both forms), and SiLU written as Mul(y, Sigmoid(y)). The Conv becomes
- * ox_op_conv_fused with the activation in internal attributes (ops/conv_fused.h) and takes
- * over the activation's output value, so names, types and shapes stay. Such a node is not
- * ONNX, so this runs only on a session's private copy (ox_fuse_epilogues), never on a graph
- * that `onyx optimize` writes.
+ * Gelu (both forms), and SiLU written as Mul(y, Sigmoid(y)). The node's op becomes the fused
+ * one (ops/fused.h) with the activation in internal attributes, and it takes over the
+ * activation's output value, so names, types and shapes stay. Such a node is not ONNX, so
+ * this runs only on a session's private copy (ox_fuse_epilogues), never on a graph that
+ * `onyx optimize` writes.
  *
  * A residual Add (ox_pass_fuse_residual) goes in first: Add(conv_out, r), where r has the
  * Conv output's static shape (ox_opt_shape: fixed-shape inputs), becomes input 3 of the fused
  * Conv, added after the bias and before the activation, so Conv -> Add -> Relu is one node.
  * r is an ordinary input to the planner: it stays alive until the Conv has run, and the
- * Conv's output never shares its buffer (their lifetimes overlap at the Conv).
+ * Conv's output never shares its buffer (their lifetimes overlap at the Conv). Likewise a
+ * bias row goes into a MatMul first (ox_pass_matmul_bias, below).
  *
- * Not fused: a Conv output that is pinned (graph output, read by a body) or has another
- * reader; Convs whose weights are not a float32 constant (the epilogue works on float; half
- * types would round in a different place). */
+ * Not fused: an output that is pinned (graph output, read by a body) or has another reader;
+ * nodes not known to compute in float32 (the epilogue works on float; half types would round
+ * in a different place). */
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
 #include "activation.h"
-#include "conv_fused.h"
+#include "fused.h"
 #include "opt.h"
 
 typedef struct act_match {
@@ -103,18 +104,31 @@ static bool has_act(const ox_node *cv)
     return a && a->i != OX_ACT_NONE;
 }
 
-/* The live float Conv producing v that can take an epilogue, or -1: an activation goes into a
- * Conv without one (a residual may be there already: it comes first); a residual only into a
- * plain Conv (`residual`). */
-static int fusable_conv(const ox_opt *o, int v, bool residual)
+/* The fused op for node n's kind (Conv, Gemm, MatMul), or NULL. */
+static const ox_op *fused_op(const ox_node *n)
+{
+    if (ox_opt_is(n, "Conv")) return &ox_op_conv_fused;
+    if (ox_opt_is(n, "Gemm")) return &ox_op_gemm_fused;
+    if (ox_opt_is(n, "MatMul")) return &ox_op_matmul_fused;
+    return NULL;
+}
+
+/* The live float Conv, Gemm or MatMul producing v that can take an epilogue, or -1: an
+ * activation goes into one without an activation (a residual or bias may be there already:
+ * it comes first); a residual only into a plain Conv (`residual`). */
+static int fusable_producer(const ox_opt *o, int v, bool residual)
 {
     int p = ox_opt_producer(o, v);
     if (p < 0) return -1;
-    const ox_node *cv = &o->g->nodes[p];
-    if (!ox_opt_is(cv, "Conv") || cv->n_out != 1 || cv->out[0] != v || cv->n_implicit || cv->n_in < 2)
+    const ox_node *n = &o->g->nodes[p];
+    const ox_op *fused = fused_op(n);
+    if (!fused || n->n_out != 1 || n->out[0] != v || n->n_implicit || n->n_in < 2 || (residual && fused != &ox_op_conv_fused))
         return -1;
-    if (cv->op == &ox_op_conv_fused ? residual || has_act(cv) : cv->n_in > 3) return -1;
-    return ox_opt_dtype(o, cv->in[1]) == ONYX_DTYPE_FLOAT ? p : -1;
+    const int plain_inputs = fused == &ox_op_conv_fused ? 3 : fused == &ox_op_gemm_fused ? 3 : 2;
+    if (n->op == fused ? residual || has_act(n) : n->n_in > plain_inputs) return -1;
+    /* float weights (Conv); Gemm and MatMul: either operand known to be float */
+    if (fused == &ox_op_conv_fused) return ox_opt_dtype(o, n->in[1]) == ONYX_DTYPE_FLOAT ? p : -1;
+    return ox_opt_float(o, n->in[0]) || ox_opt_float(o, n->in[1]) ? p : -1;
 }
 
 /* Node i as an epilogue of Conv *conv: a single-input activation whose input only it reads,
@@ -124,7 +138,7 @@ static bool match(const ox_opt *o, int i, int *conv, act_match *m)
     const ox_node *n = &o->g->nodes[i];
     m->sigmoid = -1;
     if (single_input_act(o, n, &m->act)) {
-        *conv = ox_opt_single_use(o, n->in[0]) ? fusable_conv(o, n->in[0], false) : -1;
+        *conv = ox_opt_single_use(o, n->in[0]) ? fusable_producer(o, n->in[0], false) : -1;
         return *conv >= 0;
     }
     if (!ox_opt_is(n, "Mul") || n->n_in != 2 || n->n_out != 1 || n->out[0] < 0 || n->n_implicit) return false;
@@ -136,7 +150,7 @@ static bool match(const ox_opt *o, int i, int *conv, act_match *m)
         if (!ox_opt_is(sg, "Sigmoid") || sg->n_in != 1 || sg->in[0] != y || sg->n_out != 1 || sg->n_implicit)
             continue;
         /* y read twice: by the Sigmoid and by this Mul, nothing else */
-        if (y >= o->n_values || o->uses[y] != 2 || o->pinned[y] || (*conv = fusable_conv(o, y, false)) < 0) continue;
+        if (y >= o->n_values || o->uses[y] != 2 || o->pinned[y] || (*conv = fusable_producer(o, y, false)) < 0) continue;
         memset(&m->act, 0, sizeof m->act);
         m->act.kind = OX_ACT_SILU;
         m->sigmoid = sp;
@@ -145,7 +159,7 @@ static bool match(const ox_opt *o, int i, int *conv, act_match *m)
     return false;
 }
 
-/* Conv node cv takes activation a: the fused op and three more attributes. */
+/* Node cv (Conv, Gemm, MatMul) takes activation a: the fused op and three more attributes. */
 static bool make_fused(ox_opt *o, ox_node *cv, const ox_act *a)
 {
     ox_attr *attrs = ox_pool_array(o->g->pool, (size_t)cv->n_attr + 3, sizeof *attrs);
@@ -164,7 +178,7 @@ static bool make_fused(ox_opt *o, ox_node *cv, const ox_act *a)
     be->f = a->beta;
     cv->attr = attrs;
     cv->n_attr += 3;
-    cv->op = &ox_op_conv_fused;
+    cv->op = fused_op(cv);
     return true;
 }
 
@@ -180,7 +194,7 @@ onyx_status ox_pass_fuse_act(ox_opt *o, bool *changed)
         cv->out[0] = g->nodes[i].out[0];
         o->dead[i] = true;
         if (m.sigmoid >= 0) o->dead[m.sigmoid] = true;
-        o->stats->fired[OX_PASS_ACT_CONV]++;
+        o->stats->fired[ox_opt_is(cv, "Conv") ? OX_PASS_ACT_CONV : OX_PASS_ACT_GEMM]++;
         *changed = true;
     }
     return ONYX_OK;
@@ -207,7 +221,7 @@ static bool match_residual(const ox_opt *o, const ox_node *n, int *conv, int *ot
         return false;
     for (int k = 0; k < 2; k++) {
         int y = n->in[k], r = n->in[1 - k];
-        if (y < 0 || r < 0 || !ox_opt_single_use(o, y) || (*conv = fusable_conv(o, y, true)) < 0) continue;
+        if (y < 0 || r < 0 || !ox_opt_single_use(o, y) || (*conv = fusable_producer(o, y, true)) < 0) continue;
         const onyx_tensor *ys = ox_opt_shape(o, y);
         if (!ys || ys->dtype != ONYX_DTYPE_FLOAT || !same_float_shape(o, r, ys)) continue;
         *other = r;
@@ -231,6 +245,56 @@ onyx_status ox_pass_fuse_residual(ox_opt *o, bool *changed)
         cv->out[0] = g->nodes[i].out[0];
         o->dead[i] = true;
         o->stats->fired[OX_PASS_RESIDUAL_CONV]++;
+        *changed = true;
+    }
+    return ONYX_OK;
+}
+
+/* ---- bias row into MatMul ---------------------------------------------------------------- */
+
+/* Add(MatMul(A, B), bias) with B a float32 constant matrix (prepacked at plan time), A of
+ * rank >= 2 and bias a float32 constant row that broadcasts along the rows ([N], [1, .., N]
+ * or one value): the MatMul adds the bias in its epilogue, so a following activation joins
+ * it too (the transformer's feed-forward MatMul -> Add -> Gelu is one node). A 2-D MatMul has
+ * become a Gemm already (ox_pass_matmul_add); this covers the 3-D activations of a
+ * transformer, which the written form cannot express without reshapes. */
+static bool match_bias(const ox_opt *o, const ox_node *n, int *mm, int *bias)
+{
+    if (!ox_opt_is(n, "Add") || n->opset < 7 || n->n_in != 2 || n->n_out != 1 || n->out[0] < 0 || n->n_implicit)
+        return false;
+    for (int k = 0; k < 2; k++) {
+        int y = n->in[k], p = ox_opt_single_use(o, y) ? ox_opt_producer(o, y) : -1;
+        if (p < 0) continue;
+        const ox_node *m = &o->g->nodes[p];
+        if (!ox_opt_is(m, "MatMul") || m->op == &ox_op_matmul_fused || m->n_in != 2 || m->n_out != 1 ||
+            m->out[0] != y || m->n_implicit || ox_opt_rank(o, m->in[0]) < 2)
+            continue;
+        const ox_const *b = ox_opt_const(o, m->in[1]), *c = ox_opt_const(o, n->in[1 - k]);
+        if (!b || !c || b->t.dtype != ONYX_DTYPE_FLOAT || b->t.rank != 2 || c->t.dtype != ONYX_DTYPE_FLOAT ||
+            c->t.rank > 2)
+            continue;
+        int64_t len = ox_tensor_numel(&c->t);
+        if ((len != 1 && len != b->t.dims[1]) || (c->t.rank == 2 && c->t.dims[0] != 1)) continue;
+        *mm = p;
+        *bias = n->in[1 - k];
+        return true;
+    }
+    return false;
+}
+
+onyx_status ox_pass_matmul_bias(ox_opt *o, bool *changed)
+{
+    ox_graph *g = o->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        int mm, bias;
+        if (o->dead[i] || !match_bias(o, &g->nodes[i], &mm, &bias)) continue;
+        ox_node *m = &g->nodes[mm];
+        int in[OX_MATMUL_BIAS_INPUT + 1] = {m->in[0], m->in[1], bias};
+        if (!ox_opt_set_inputs(o, m, in, OX_MATMUL_BIAS_INPUT + 1)) return ox_opt_nomem(o);
+        m->op = &ox_op_matmul_fused;
+        m->out[0] = g->nodes[i].out[0];
+        o->dead[i] = true;
+        o->stats->fired[OX_PASS_MATMUL_BIAS]++;
         *changed = true;
     }
     return ONYX_OK;

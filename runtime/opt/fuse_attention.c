@@ -5,13 +5,17 @@
  *   Q' = Q or Mul(Q, a); Kt' = Kt or Mul(Kt, b)  (F.scaled_dot_product_attention scales each
  *                                                by sqrt(scale))
  *   s' = s, Div(s, c) or Mul(s, c)               (hand-written attention scales the scores)
- *   s'' = s', Add(s', mask) or Where(cond, s', -inf | ≤ -1e30) / Where(cond, fill, s')
+ *   s'' = s', Add(s', mask) or Where(cond, s', fill ≤ -1e4) / Where(cond, fill, s')
  *   y = MatMul(Softmax(s'', axis -1), V)        V [B,H,Sk,Dv]
  *
  * becomes y = Attention(Q, K, V, mask) with scale = a·b·c (or 1/c) and K [B,H,Sk,D] read
  * from K0 by the Transpose with the last two axes of p swapped (the Transpose is rewritten,
  * or goes when that is the identity). A Where with a constant condition becomes the additive
- * mask 0 / fill (s + fill is fill for every score of a sane size, as the Where gives).
+ * mask 0 / fill (s + fill is fill for every score of a sane size when fill ≤ -1e30, as the
+ * Where gives; with a fill from -1e4 down, as GPT-2's -10000, the masked keys' weights
+ * exp(fill + s - max) and exp(fill - max) are both exactly 0 in float32 while the scores
+ * stay below about 4900 in magnitude, provided some key of every row stays, which is checked
+ * on the constant condition).
  *
  * Attention (kernels/attention.c) then does the whole block head by head with two GEMMs and
  * a row softmax on a bounded scratch, instead of materialising [B,H,S,Sk] scores three times.
@@ -32,7 +36,8 @@
  * broadcasts to the scores without enlarging them and covers every key (Attention reads a
  * shorter mask as "the remaining keys are masked out", Add would broadcast it), and a
  * -inf Where leaves at least one key per row (Softmax of an all -inf row is NaN, Attention
- * gives zeros). Models with symbolic dims are not fused. One difference remains: a mask
+ * gives zeros; likewise a row that keeps no key under a -1e4 fill). Models with symbolic
+ * dims are not fused. One difference remains: a mask
  * *input* that is -inf across a whole row gives that row zeros instead of Softmax's NaN (it
  * cannot be seen before the run; finite masks such as BERT's finfo.min are unaffected). */
 #include <math.h>
@@ -181,7 +186,7 @@ static bool match_where(const ox_opt *o, const ox_node *w, int *scores, attn_mat
     if (!c || c->t.dtype != ONYX_DTYPE_BOOL) return false;
     for (int k = 1; k <= 2; k++) {
         double f = scalar(o, w->in[k]);
-        if (f == -INFINITY || (f <= -1e30 && !isnan(f))) {
+        if (f <= -1e4 && !isnan(f)) {
             m->fill = (float)f;
             m->where_fill_if_true = k == 1;
             *scores = w->in[3 - k];
@@ -191,10 +196,11 @@ static bool match_where(const ox_opt *o, const ox_node *w, int *scores, attn_mat
     return false;
 }
 
-/* With a -inf fill, some key of every row of the condition must stay (see the top). */
+/* Unless the fill swallows any score (finite, <= -1e30: s + fill == fill), some key of every
+ * row of the condition must stay (see the top). */
 static bool where_rows_ok(const ox_const *c, const attn_match *m)
 {
-    if (m->fill != -INFINITY) return true;
+    if (m->fill != -INFINITY && m->fill <= -1e30f) return true;
     const uint8_t *x = c->t.data;
     const int64_t cols = c->t.dims[c->t.rank - 1], rows = cols ? ox_tensor_numel(&c->t) / cols : 0;
     for (int64_t r = 0; r < rows; r++) {

@@ -94,12 +94,12 @@ static bool float_const(const ox_opt *o, int v)
     return c && c->t.dtype == ONYX_DTYPE_FLOAT;
 }
 
-/* Rewrites node n into op_type(inputs) with the given attributes (names and values); *done
- * stays false when this build lacks the op. */
-static onyx_status become(ox_opt *o, ox_node *n, const char *op_type, const int *in, int n_in, const ox_attr *attrs,
-                          int n_attr, bool *done)
+/* Rewrites node n into op_type(inputs) of `opset` with the given attributes (names and
+ * values); *done stays false when this build lacks the op. */
+static onyx_status become(ox_opt *o, ox_node *n, const char *op_type, int opset, const int *in, int n_in,
+                          const ox_attr *attrs, int n_attr, bool *done)
 {
-    const ox_op *op = ox_op_find("", op_type, n->opset);
+    const ox_op *op = ox_op_find("", op_type, opset);
     if (!op) return ONYX_OK;
     ox_attr *a = ox_pool_array(o->g->pool, (size_t)(n_attr ? n_attr : 1), sizeof *a);
     if (!a) return ox_opt_nomem(o);
@@ -109,8 +109,18 @@ static onyx_status become(ox_opt *o, ox_node *n, const char *op_type, const int 
     n->n_attr = n_attr;
     n->op_type = op_type;
     n->op = op;
+    n->opset = opset;
     *done = true;
     return ONYX_OK;
+}
+
+/* The opset a fusion into an op that exists since `since` writes: the node's own in the
+ * written form (only where it has the op), `since` in the internal form (only where it
+ * does not: the written form has run before); 0 when this form does not apply. */
+static int fused_opset(const ox_node *n, int since, bool internal)
+{
+    if (internal) return n->opset < since ? since : 0;
+    return n->opset >= since ? (int)n->opset : 0;
 }
 
 static void kill(ox_opt *o, const match *m, ox_pass p)
@@ -121,33 +131,58 @@ static void kill(ox_opt *o, const match *m, ox_pass p)
 
 /* ---- LayerNorm -------------------------------------------------------------------------- */
 
+/* The reciprocal square root r of node n: Reciprocal(s), Div(1, s); the Sqrt s, or NULL. */
+static const ox_node *rsqrt_of(const ox_opt *o, int r, match *m)
+{
+    int save = m->n;
+    const ox_node *rc = inner(o, r, "Reciprocal", m);
+    if (rc) {
+        const ox_node *sq = inner(o, rc->in[0], "Sqrt", m);
+        if (sq) return sq;
+    }
+    m->n = save;
+    const ox_node *dv = inner(o, r, "Div", m);
+    if (dv && dv->n_in == 2 && dv->opset >= 7 && scalar(o, dv->in[0]) == 1.0) {
+        const ox_node *sq = inner(o, dv->in[1], "Sqrt", m);
+        if (sq) return sq;
+    }
+    m->n = save;
+    return NULL;
+}
+
+/* y = d / sqrt(mean(d^2) + eps), the Div or Mul node `div` computing y: Div(d, Sqrt(s)) or
+ * Mul(d, rsqrt(s)) with s = Add(ReduceMean(Pow(d, 2)), eps). Fills d, eps and the
+ * ReduceMean node. */
+static bool match_scaled(const ox_opt *o, const ox_node *div, match *m, int *d, double *eps, const ox_node **var)
+{
+    if (div->n_in != 2 || div->opset < 7) return false;
+    const ox_node *sq = NULL;
+    *d = div->in[0];
+    if (ox_opt_is(div, "Div")) {
+        sq = inner(o, div->in[1], "Sqrt", m);
+    } else {
+        for (int j = 0; j < 2 && !sq; j++)
+            if ((sq = rsqrt_of(o, div->in[j], m))) *d = div->in[1 - j];
+    }
+    if (!sq) return false;
+    const ox_node *add = inner(o, sq->in[0], "Add", m);
+    if (!add || add->n_in != 2 || add->opset < 7) return false;
+    *var = NULL;
+    for (int j = 0; j < 2 && !*var; j++) {
+        *eps = scalar(o, add->in[1 - j]);
+        if (!isnan(*eps) && *eps >= 0) *var = inner(o, add->in[j], "ReduceMean", m);
+    }
+    if (!*var) return false;
+    const ox_node *pw = inner(o, (*var)->in[0], "Pow", m);
+    return pw && pw->n_in == 2 && pw->in[0] == *d && scalar(o, pw->in[1]) == 2.0;
+}
+
 /* y = normalised x (the Div or Mul node's output): fills x, eps and the axis count. */
 static bool match_normalise(const ox_opt *o, const ox_node *div, match *m, int *x, double *eps, int *k)
 {
-    if (div->n_in != 2 || div->opset < 7) return false;
-    int d = div->in[0], s;
-    const ox_node *sq;
-    if (ox_opt_is(div, "Div")) {
-        if (!(sq = inner(o, div->in[1], "Sqrt", m))) return false;
-    } else {
-        const ox_node *rc = NULL;
-        for (int j = 0; j < 2 && !rc; j++) {
-            int save = m->n;
-            if ((rc = inner(o, div->in[j], "Reciprocal", m))) d = div->in[1 - j];
-            else m->n = save;
-        }
-        if (!rc || !(sq = inner(o, rc->in[0], "Sqrt", m))) return false;
-    }
-    const ox_node *add = inner(o, sq->in[0], "Add", m);
-    if (!add || add->n_in != 2 || add->opset < 7) return false;
-    const ox_node *var = NULL;
-    for (int j = 0; j < 2 && !var; j++) {
-        *eps = scalar(o, add->in[1 - j]);
-        if (!isnan(*eps) && *eps >= 0) var = inner(o, add->in[j], "ReduceMean", m);
-    }
-    if (!var) return false;
-    const ox_node *pw = inner(o, var->in[0], "Pow", m);
-    if (!pw || pw->n_in != 2 || pw->in[0] != d || scalar(o, pw->in[1]) != 2.0) return false;
+    int d, s;
+    const ox_node *var;
+    if (!match_scaled(o, div, m, &d, eps, &var)) return false;
     /* d is read by the Pow and the normalising node only */
     s = ox_opt_producer(o, d);
     if (s < 0 || o->uses[d] != 2 || o->pinned[d] || m->n == MAX_PAT) return false;
@@ -162,10 +197,11 @@ static bool match_normalise(const ox_opt *o, const ox_node *div, match *m, int *
 }
 
 /* Add node `last` (or Mul, without beta) ending a decomposed LayerNorm: fuse it. */
-static onyx_status try_layer_norm(ox_opt *o, int i, bool *changed)
+static onyx_status try_layer_norm(ox_opt *o, int i, bool internal, bool *changed)
 {
     ox_node *last = &o->g->nodes[i];
-    if (last->opset < 17 || last->n_in != 2 || last->n_out != 1) return ONYX_OK;
+    const int opset = fused_opset(last, 17, internal);
+    if (!opset || last->n_in != 2 || last->n_out != 1) return ONYX_OK;
     match m = {.n = 0};
     const ox_node *mul = NULL;
     int beta = -1;
@@ -202,14 +238,78 @@ static onyx_status try_layer_norm(ox_opt *o, int i, bool *changed)
                         {.name = "epsilon", .type = OX_ATTR_FLOAT, .f = (float)eps}};
     int in[3] = {x, gamma, beta};
     bool done = false;
-    onyx_status st = become(o, last, "LayerNormalization", in, beta >= 0 ? 3 : 2, attrs, 2, &done);
+    onyx_status st = become(o, last, "LayerNormalization", opset, in, beta >= 0 ? 3 : 2, attrs, 2, &done);
     if (st || !done) return st;
-    kill(o, &m, OX_PASS_LAYER_NORM);
+    kill(o, &m, internal ? OX_PASS_LAYER_NORM_INTERNAL : OX_PASS_LAYER_NORM);
+    *changed = true;
+    return ONYX_OK;
+}
+
+/* ---- RMSNorm ---------------------------------------------------------------------------- */
+
+/* Mul node `last` ending a decomposed RMSNorm, Mul(x / sqrt(mean(x^2) + eps), gamma) with the
+ * division in any of match_scaled's forms: fuse it. x may have other readers (it is usually
+ * the residual stream). */
+static onyx_status try_rms_norm(ox_opt *o, int i, bool internal, bool *changed)
+{
+    ox_node *last = &o->g->nodes[i];
+    const int opset = fused_opset(last, 23, internal);
+    if (!opset || !ox_opt_is(last, "Mul") || last->n_in != 2 || last->n_out != 1) return ONYX_OK;
+    match m = {.n = 0};
+    int gamma = -1, x = -1, k = 0;
+    double eps = 0;
+    for (int j = 0; j < 2 && gamma < 0; j++) {
+        const ox_node *div = NULL, *var = NULL;
+        m.n = 0;
+        if (float_const(o, last->in[1 - j]) &&
+            ((div = inner(o, last->in[j], "Div", &m)) || (div = inner(o, last->in[j], "Mul", &m))) &&
+            match_scaled(o, div, &m, &x, &eps, &var) && (k = trailing_axes(o, var, x)) > 0)
+            gamma = last->in[1 - j];
+    }
+    if (gamma < 0) return ONYX_OK;
+    const ox_const *gc = ox_opt_const(o, gamma);
+    const onyx_tensor *xs = ox_opt_shape(o, x);
+    if (gc->t.rank > k) return ONYX_OK;
+    if (xs) { /* gamma covers the normalised dims exactly (no broadcasting), float x */
+        int64_t numel = 1;
+        for (int d = xs->rank - k; d < xs->rank; d++) numel *= d >= 0 ? xs->dims[d] : 0;
+        if (xs->rank < k || numel != ox_tensor_numel(&gc->t) || xs->dtype != ONYX_DTYPE_FLOAT) return ONYX_OK;
+    } else if (!ox_opt_float(o, x)) {
+        return ONYX_OK;
+    }
+    ox_attr attrs[2] = {{.name = "axis", .type = OX_ATTR_INT, .i = -k},
+                        {.name = "epsilon", .type = OX_ATTR_FLOAT, .f = (float)eps}};
+    int in[2] = {x, gamma};
+    bool done = false;
+    onyx_status st = become(o, last, "RMSNormalization", opset, in, 2, attrs, 2, &done);
+    if (st || !done) return st;
+    kill(o, &m, internal ? OX_PASS_RMS_NORM_INTERNAL : OX_PASS_RMS_NORM);
     *changed = true;
     return ONYX_OK;
 }
 
 /* ---- GELU ------------------------------------------------------------------------------- */
+
+/* x for v = x^3: Pow(x, 3), Mul(x, Mul(x, x)) or Mul(Mul(x, x), x); else -1. */
+static int cube_of(const ox_opt *o, int v, match *m)
+{
+    int save = m->n;
+    const ox_node *p = inner(o, v, "Pow", m);
+    if (p) {
+        if (p->n_in == 2 && scalar(o, p->in[1]) == 3.0) return p->in[0];
+        m->n = save;
+        return -1;
+    }
+    const ox_node *outer = inner(o, v, "Mul", m);
+    for (int j = 0; outer && outer->n_in == 2 && j < 2; j++) {
+        int save2 = m->n;
+        const ox_node *sq = inner(o, outer->in[j], "Mul", m);
+        if (sq && sq->n_in == 2 && sq->in[0] == sq->in[1] && sq->in[0] == outer->in[1 - j]) return sq->in[0];
+        m->n = save2;
+    }
+    m->n = save;
+    return -1;
+}
 
 /* h = 1 + erf(x/√2) or 1 + tanh(...): the Add node; fills x and whether it is the tanh form. */
 static bool match_gelu_inner(const ox_opt *o, const ox_node *add, match *m, int *x, bool *tanh_form)
@@ -231,15 +331,15 @@ static bool match_gelu_inner(const ox_opt *o, const ox_node *add, match *m, int 
         m->n = save;
         return false;
     }
-    const ox_node *t = inner(o, f, "Tanh", m), *u, *v, *w, *p;
+    const ox_node *t = inner(o, f, "Tanh", m), *u, *v, *w;
     if (!t || !(u = inner(o, t->in[0], "Mul", m))) return false;
     int vi = other_than_scalar(o, u, SQRT_2_OVER_PI);
     if (vi < 0 || !(v = inner(o, vi, "Add", m)) || v->n_in != 2) return false;
     for (int j = 0; j < 2; j++) {
         int save2 = m->n, wi;
         if ((w = inner(o, v->in[j], "Mul", m)) && (wi = other_than_scalar(o, w, 0.044715)) >= 0 &&
-            (p = inner(o, wi, "Pow", m)) && p->n_in == 2 && p->in[0] == v->in[1 - j] && scalar(o, p->in[1]) == 3.0) {
-            *x = p->in[0];
+            cube_of(o, wi, m) == v->in[1 - j] && v->in[1 - j] >= 0) {
+            *x = v->in[1 - j];
             *tanh_form = true;
             return true;
         }
@@ -249,10 +349,11 @@ static bool match_gelu_inner(const ox_opt *o, const ox_node *add, match *m, int 
 }
 
 /* Mul node `last` ending a decomposed GELU: fuse it. */
-static onyx_status try_gelu(ox_opt *o, int i, bool *changed)
+static onyx_status try_gelu(ox_opt *o, int i, bool internal, bool *changed)
 {
     ox_node *last = &o->g->nodes[i];
-    if (last->opset < 20 || !ox_opt_is(last, "Mul") || last->n_in != 2 || last->n_out != 1) return ONYX_OK;
+    const int opset = fused_opset(last, 20, internal);
+    if (!opset || !ox_opt_is(last, "Mul") || last->n_in != 2 || last->n_out != 1) return ONYX_OK;
     int x = -1;
     bool tanh_form = false;
     match m = {.n = 0};
@@ -286,14 +387,14 @@ static onyx_status try_gelu(ox_opt *o, int i, bool *changed)
     if (xs && xs->dtype != ONYX_DTYPE_FLOAT) return ONYX_OK;
     ox_attr approx = {.name = "approximate", .type = OX_ATTR_STRING, .s = "tanh", .s_len = 4};
     bool done = false;
-    onyx_status st = become(o, last, "Gelu", &x, 1, &approx, tanh_form ? 1 : 0, &done);
+    onyx_status st = become(o, last, "Gelu", opset, &x, 1, &approx, tanh_form ? 1 : 0, &done);
     if (st || !done) return st;
-    kill(o, &m, OX_PASS_GELU);
+    kill(o, &m, internal ? OX_PASS_GELU_INTERNAL : OX_PASS_GELU);
     *changed = true;
     return ONYX_OK;
 }
 
-onyx_status ox_pass_transformer(ox_opt *o, bool *changed)
+static onyx_status transformer(ox_opt *o, bool internal, bool *changed)
 {
     ox_graph *g = o->g;
     /* from the end, so a pattern is met at its last node first (the Add of beta, not the Mul
@@ -301,11 +402,15 @@ onyx_status ox_pass_transformer(ox_opt *o, bool *changed)
     for (int i = g->n_nodes - 1; i >= 0; i--) {
         if (o->dead[i] || g->nodes[i].n_implicit || g->nodes[i].out[0] < 0) continue;
         bool c = false;
-        onyx_status st = try_layer_norm(o, i, &c);
-        if (!st && !c) st = try_gelu(o, i, &c);
+        onyx_status st = try_layer_norm(o, i, internal, &c);
+        if (!st && !c) st = try_rms_norm(o, i, internal, &c);
+        if (!st && !c) st = try_gelu(o, i, internal, &c);
         if (st) return st;
         /* the tables go stale where a pattern was fused; later patterns only read other nodes */
         *changed |= c;
     }
     return ONYX_OK;
 }
+
+onyx_status ox_pass_transformer(ox_opt *o, bool *changed) { return transformer(o, false, changed); }
+onyx_status ox_pass_transformer_internal(ox_opt *o, bool *changed) { return transformer(o, true, changed); }

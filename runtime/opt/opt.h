@@ -36,6 +36,15 @@ typedef enum ox_pass {
     OX_PASS_MUL_CONV,      /* Mul/Div by per-channel constants into the Conv's weights */
     OX_PASS_ADD_CONV,      /* Add/Sub of per-channel constants into the Conv's bias */
     OX_PASS_PAD_CONV,      /* zero Pad into the following Conv's / AveragePool's pads */
+    OX_PASS_TRANSPOSE_GEMM, /* 2-D Transpose into Gemm's transA/transB (MatMul becomes Gemm) */
+    OX_PASS_MUL_GEMM,      /* Mul by a constant scalar or per-column row into the Gemm */
+    OX_PASS_ADD_GEMM,      /* Add/Sub of a constant row into the Gemm's C */
+    OX_PASS_ACT_GEMM,      /* activation into the Gemm/MatMul before it (session only: fuse_act.c) */
+    OX_PASS_MATMUL_BIAS,   /* bias row Add into the MatMul before it (session only: fuse_act.c) */
+    OX_PASS_RMS_NORM,      /* decomposed RMSNorm -> RMSNormalization (opset >= 23) */
+    OX_PASS_LAYER_NORM_INTERNAL, /* LayerNorm, GELU, RMSNorm below the opsets that have the op */
+    OX_PASS_GELU_INTERNAL,       /* (session only: fuse_transformer.c) */
+    OX_PASS_RMS_NORM_INTERNAL,
     OX_PASS_COUNT
 } ox_pass;
 
@@ -45,6 +54,8 @@ typedef struct ox_opt_stats {
 
 /* Short name of a pass ("identity", "bn-into-conv" …). */
 const char *ox_pass_name(ox_pass p);
+/* True for the passes of ox_fuse_epilogues, whose nodes are not ONNX. */
+bool ox_pass_session_only(ox_pass p);
 
 /* Optimises g in place: level 1 clean-up (dead nodes, Identity, inference Dropout, no-op
  * Cast), level 2 also folds and fusions; level <= 0 does nothing. g must be a main graph
@@ -105,6 +116,9 @@ int ox_opt_rank(const ox_opt *o, int v);
 /* The element type value v has whenever the graph runs, or 0 when unknown (initializers,
  * declared graph inputs, Cast results). */
 onyx_dtype ox_opt_dtype(const ox_opt *o, int v);
+/* True when v is known to be float32 whenever the graph runs: ox_opt_dtype, or the static
+ * shapes of the last constant-folding walk. */
+bool ox_opt_float(const ox_opt *o, int v);
 /* Appends an initializer value named after `base` (made unique) holding a new zeroed
  * constant of the given type and shape; *out gets the constant. Returns the value's index,
  * or -1 when out of memory. */
@@ -129,11 +143,14 @@ onyx_status ox_pass_matmul_add(ox_opt *o, bool *changed);
 onyx_status ox_pass_fold_constants(ox_opt *o, bool *changed); /* fold_const.c */
 onyx_status ox_pass_simplify(ox_opt *o, bool *changed);       /* Reshape/Transpose/Expand/Slice */
 onyx_status ox_pass_cse(ox_opt *o, bool *changed);
-onyx_status ox_pass_transformer(ox_opt *o, bool *changed);    /* LayerNorm, GELU */
+onyx_status ox_pass_transformer(ox_opt *o, bool *changed);    /* LayerNorm, GELU, RMSNorm */
+onyx_status ox_pass_transformer_internal(ox_opt *o, bool *changed); /* the same below their opsets */
 onyx_status ox_pass_fuse_act(ox_opt *o, bool *changed);       /* fuse_act.c; via ox_fuse_epilogues */
 onyx_status ox_pass_fuse_residual(ox_opt *o, bool *changed);  /* fuse_act.c; via ox_fuse_epilogues */
+onyx_status ox_pass_matmul_bias(ox_opt *o, bool *changed);    /* fuse_act.c; via ox_fuse_epilogues */
 onyx_status ox_pass_fold_into_conv(ox_opt *o, bool *changed); /* fold_into_conv.c: Mul/Add/Pad */
 onyx_status ox_pass_attention(ox_opt *o, bool *changed);      /* fuse_attention.c */
+onyx_status ox_pass_fold_into_gemm(ox_opt *o, bool *changed); /* fold_into_gemm.c: Transpose/Mul/Add */
 onyx_status ox_pass_attention_internal(ox_opt *o, bool *changed); /* via ox_fuse_epilogues */
 
 #endif

@@ -106,6 +106,8 @@ static int rank_of(const ox_opt *o, int v, int depth)
     const ox_const *k = ox_opt_const(o, v);
     if (k) return k->t.rank;
     if (val->is_input) return val->type.kind == OX_KIND_TENSOR ? val->type.rank : -1;
+    const onyx_tensor *s = ox_opt_shape(o, v); /* fixed-shape inputs: every shape is known */
+    if (s) return s->rank;
     int p = ox_opt_producer(o, v);
     if (p < 0) return -1;
     const ox_node *n = &o->g->nodes[p];
@@ -119,7 +121,7 @@ static int rank_of(const ox_opt *o, int v, int depth)
         int64_t len = length_of(o, n->in[1], depth + 1);
         return len >= 0 && len <= ONYX_MAX_RANK ? (int)len : -1;
     }
-    if (!strcmp(t, "MatMul") && n->n_in == 2) {
+    if (!strcmp(t, "MatMul") && n->n_in >= 2) { /* a fused one has a bias row as input 2 */
         int ra = rank_of(o, n->in[0], depth + 1), rb = rank_of(o, n->in[1], depth + 1);
         return ra >= 2 && rb >= 2 ? (ra > rb ? ra : rb) : -1;
     }
@@ -148,6 +150,13 @@ onyx_dtype ox_opt_dtype(const ox_opt *o, int v)
     if (p < 0 || !ox_opt_is(&o->g->nodes[p], "Cast")) return ONYX_DTYPE_UNDEFINED;
     const ox_attr *to = ox_node_attr(&o->g->nodes[p], "to");
     return to && to->type == OX_ATTR_INT && ox_dtype_valid((int)to->i) ? (onyx_dtype)to->i : ONYX_DTYPE_UNDEFINED;
+}
+
+bool ox_opt_float(const ox_opt *o, int v)
+{
+    onyx_dtype t = ox_opt_dtype(o, v);
+    const onyx_tensor *s = t ? NULL : ox_opt_shape(o, v);
+    return (s ? s->dtype : t) == ONYX_DTYPE_FLOAT;
 }
 
 int ox_opt_new_const(ox_opt *o, const char *base, onyx_dtype dtype, int rank, const int64_t *dims, ox_const **out)

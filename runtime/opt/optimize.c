@@ -20,8 +20,28 @@ const char *ox_pass_name(ox_pass p)
         [OX_PASS_ATTENTION] = "attention",     [OX_PASS_ATTENTION_INTERNAL] = "attention-internal",
         [OX_PASS_RESIDUAL_CONV] = "residual-into-conv", [OX_PASS_MUL_CONV] = "mul-into-conv",
         [OX_PASS_ADD_CONV] = "add-into-conv",  [OX_PASS_PAD_CONV] = "pad-into-conv",
+        [OX_PASS_TRANSPOSE_GEMM] = "transpose-into-gemm", [OX_PASS_MUL_GEMM] = "mul-into-gemm",
+        [OX_PASS_ADD_GEMM] = "add-into-gemm", [OX_PASS_ACT_GEMM] = "act-into-gemm",
+        [OX_PASS_MATMUL_BIAS] = "bias-into-matmul", [OX_PASS_RMS_NORM] = "rms-norm",
+        [OX_PASS_LAYER_NORM_INTERNAL] = "layer-norm-internal", [OX_PASS_GELU_INTERNAL] = "gelu-internal",
+        [OX_PASS_RMS_NORM_INTERNAL] = "rms-norm-internal",
     };
     return (unsigned)p < OX_PASS_COUNT ? names[p] : "unknown";
+}
+
+bool ox_pass_session_only(ox_pass p)
+{
+    switch (p) {
+    case OX_PASS_ACT_CONV:
+    case OX_PASS_RESIDUAL_CONV:
+    case OX_PASS_ACT_GEMM:
+    case OX_PASS_MATMUL_BIAS:
+    case OX_PASS_ATTENTION_INTERNAL:
+    case OX_PASS_LAYER_NORM_INTERNAL:
+    case OX_PASS_GELU_INTERNAL:
+    case OX_PASS_RMS_NORM_INTERNAL: return true;
+    default: return false;
+    }
 }
 
 typedef struct pass_row {
@@ -38,6 +58,7 @@ static const pass_row passes[] = {
     {ox_pass_fold_bn, 2},
     {ox_pass_fold_into_conv, 2}, /* after BN, so Conv -> BN -> Mul folds in one round */
     {ox_pass_matmul_add, 2},
+    {ox_pass_fold_into_gemm, 2}, /* after MatMul + Add, so a second Add joins the bias */
     {ox_pass_transformer, 2},
     {ox_pass_attention, 2},
     {ox_pass_dead_nodes, 1},
@@ -156,8 +177,10 @@ onyx_status ox_optimize(ox_graph *g, int level, ox_opt_stats *stats, char *err, 
 /* Constant folding first, for the static shapes the residual pass needs (the level's passes
  * have folded everything already); residual Adds before activations (Conv -> Add -> Relu). */
 static const pass_row epilogue_passes[] = {{ox_pass_fold_constants, 1},
+                                           {ox_pass_transformer_internal, 1},
                                            {ox_pass_attention_internal, 1},
                                            {ox_pass_fuse_residual, 1},
+                                           {ox_pass_matmul_bias, 1},
                                            {ox_pass_fuse_act, 1}};
 
 onyx_status ox_fuse_epilogues(ox_graph *g, ox_opt_stats *stats, char *err, size_t cap)

@@ -9,7 +9,9 @@ Needs the torch venv (not part of `make test`):
   * bert_torch: 2 torch.nn.TransformerEncoderLayer (hidden 128, 4 heads, GELU, seq 16),
     opset 20 (so Gelu exists); bert_manual: the same with LayerNorm, GELU and attention
     written out by hand, so every LayerNorm and GELU arrives decomposed.
-Fused attention needs opset 23, which the TorchScript exporter does not write: not checked."""
+Fused attention needs opset 23, which the TorchScript exporter does not write: sessions fuse it
+(session-only, checked through `onyx info --opt 2` with every Conv activation and the
+feed-forward MatMul + bias + GELU)."""
 import collections
 import os
 import subprocess
@@ -96,6 +98,36 @@ def op_counts(path):
     return collections.Counter(n.op_type for n in onnx.load(path).graph.node)
 
 
+def session_passes(onyx, path):
+    """The session-only pass counts `onyx info --opt 2` prints (what a session fuses on top of
+    the written graph)."""
+    info = subprocess.run([onyx, "info", path, "--opt", "2"], check=True, capture_output=True, text=True).stdout
+    line = next(l for l in info.splitlines() if l.startswith("session-only passes:"))
+    return {k: int(v) for k, v in (p.strip().rsplit(" ", 1) for p in line.split(":", 1)[1].split(","))}
+
+
+def conv_activations(path):
+    """Activations a session must fuse into the Conv before them in the written graph: Relu,
+    Clip, Sigmoid, HardSwish (and SiLU = Mul(c, Sigmoid(c)), one) reading a Conv's output, or
+    a residual Add of a Conv's output."""
+    g = onnx.load(path).graph
+    prod = {o: n for n in g.node for o in n.output}
+    readers = collections.Counter(i for n in g.node for i in n.input)
+    from_conv = lambda v: v in prod and (prod[v].op_type == "Conv" or (
+        prod[v].op_type == "Add" and any(i in prod and prod[i].op_type == "Conv" for i in prod[v].input)))
+    count = 0
+    for n in g.node:
+        if n.op_type in ("Relu", "Clip", "HardSwish") and from_conv(n.input[0]):
+            count += 1
+        elif n.op_type == "Sigmoid" and from_conv(n.input[0]) and readers[n.input[0]] == 1:
+            count += 1
+        elif n.op_type == "Mul" and len(set(n.input)) == 2 and any(
+                i in prod and prod[i].op_type == "Sigmoid" and prod[i].input[0] in n.input and from_conv(prod[i].input[0])
+                for i in n.input):
+            count += 1
+    return count
+
+
 def run_ort(path, x):
     return ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
 
@@ -136,6 +168,16 @@ def check(onyx, out, name):
         for op in ("ReduceMean", "Erf", "Sqrt", "Pow"):
             if after[op]:
                 failures.append(f"{after[op]} {op} left (decomposed LayerNorm/GELU)")
+    # what sessions fuse on top (onyx info --opt 2): every Conv activation; attention (opset
+    # 20 < 23: session-only) and the feed-forward bias + GELU into one MatMul per layer
+    fused = session_passes(onyx, path)
+    print(f"  session-only: " + ", ".join(f"{k} {v}" for k, v in fused.items() if v))
+    if not name.startswith("bert"):
+        want = conv_activations(opt)
+        if fused["act-into-conv"] != want or want == 0:
+            failures.append(f"act-into-conv {fused['act-into-conv']}, {want} Conv activations in the graph")
+    elif fused["attention-internal"] != LAYERS or fused["act-into-gemm"] != LAYERS:
+        failures.append(f"attention-internal {fused['attention-internal']}, act-into-gemm {fused['act-into-gemm']}")
     if name == "bert_manual" and before["ReduceMean"] == 0:
         failures.append("the hand-written export has no decomposed LayerNorm to fuse")
     for f in failures:

@@ -10,7 +10,7 @@
  *     AveragePool without count_include_pad, a nonzero value, reflect mode, channel padding.
  * Level 2 results are also what onyx_model_optimize (`onyx optimize`) keeps: standard ops. */
 #include "activation.h"
-#include "conv_fused.h"
+#include "fused.h"
 #include "opt_builder.h"
 #include "session.h"
 

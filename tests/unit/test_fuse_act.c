@@ -3,7 +3,7 @@
  * the unfused graph's (opt 0) within float rounding and are bit-identical at 1, 2 and 4
  * threads; no fusion where the Conv output is pinned, read twice, not float, or Clip's
  * bounds are not constants; onyx_model_optimize (what `onyx optimize` writes) never fuses. */
-#include "conv_fused.h"
+#include "fused.h"
 #include "opt_builder.h"
 #include "session.h"
 

@@ -6,7 +6,8 @@
  * level 2 below opset 23 and give the unfused graph's results (opt 0) within 1e-5; at opset 23
  * `onyx optimize` (onyx_model_optimize) writes the standard op, never below. Not fused: an
  * intermediate that is pinned or read twice, a mask that Add would broadcast over the keys, a
- * -inf Where that masks a whole row (Softmax gives NaN there, Attention zeros). */
+ * -inf Where that masks a whole row (Softmax gives NaN there, Attention zeros), or a -10000
+ * one (Softmax gives uniform weights there). */
 #include "opt_builder.h"
 #include "session.h"
 
@@ -15,7 +16,7 @@ enum { B = 2, H = 3, S = 5, D = 4, DV = 6 };
 #define NV (B * H * S * DV)
 
 typedef enum scale_form { SCALE_DIV, SCALE_MUL, SCALE_QK, SCALE_NONE } scale_form;
-typedef enum mask_form { MASK_NONE, MASK_INPUT, MASK_CONST, MASK_WHERE_INF, MASK_WHERE_MIN } mask_form;
+typedef enum mask_form { MASK_NONE, MASK_INPUT, MASK_CONST, MASK_WHERE_INF, MASK_WHERE_MIN, MASK_WHERE_1E4 } mask_form;
 typedef enum flaw { CLEAN, PINNED, READ_TWICE, MASK_KEYS_1, FULL_ROW } flaw;
 
 typedef struct attn_case {
@@ -69,14 +70,15 @@ static void build(builder *b, const attn_case *c, flaw f)
         if (c->mask == MASK_CONST) mask = b_const(b, "cmask", ONYX_DTYPE_FLOAT, 2, dsq, cm);
         b_node(b, b->g, "Add", 2, (int[]){mask, s}, 1, (const char *[]){"s2"}, 0);
         s = b_val(b, "s2");
-    } else if (c->mask == MASK_WHERE_INF || c->mask == MASK_WHERE_MIN) {
-        /* -inf: the condition marks what is masked (masked_fill); min: what stays (HF GPT-2) */
+    } else if (c->mask == MASK_WHERE_INF || c->mask == MASK_WHERE_MIN || c->mask == MASK_WHERE_1E4) {
+        /* -inf: the condition marks what is masked (masked_fill); min and -10000: what stays
+         * (HF GPT-2, and older GPT-2 exports with -1e4) */
         static uint8_t cond[S * S];
         const bool inf = c->mask == MASK_WHERE_INF;
         for (int i = 0; i < S; i++)
             for (int j = 0; j < S; j++) cond[i * S + j] = (uint8_t)((j > i || (f == FULL_ROW && i == 2)) == inf);
         int cv = b_const(b, "cond", ONYX_DTYPE_BOOL, 4, dcausal, cond);
-        int fl = scalar_const(b, "fill", inf ? -INFINITY : -3.4028234663852886e38f);
+        int fl = scalar_const(b, "fill", inf ? -INFINITY : c->mask == MASK_WHERE_1E4 ? -10000.0f : -3.4028234663852886e38f);
         b_node(b, b->g, "Where", 3, inf ? (int[]){cv, fl, s} : (int[]){cv, s, fl}, 1, (const char *[]){"s2"}, 0);
         s = b_val(b, "s2");
     }
@@ -166,6 +168,7 @@ int main(void)
         {"opset 23: div, causal", SCALE_DIV, MASK_WHERE_INF, true, 23},
         {"opset 23: div + mask input (internal form)", SCALE_DIV, MASK_INPUT, true, 23},
         {"opset 23: sqrt, constant mask", SCALE_QK, MASK_CONST, false, 23},
+        {"div, causal Where -10000 (GPT-2)", SCALE_DIV, MASK_WHERE_1E4, false, 17},
     };
     float d;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -175,6 +178,7 @@ int main(void)
     }
     const struct { int c; flaw f; } left[] = {
         {0, PINNED}, {1, PINNED}, {0, READ_TWICE}, {4, READ_TWICE}, {0, MASK_KEYS_1}, {4, FULL_ROW}, {7, PINNED},
+        {10, FULL_ROW}, /* -10000 over a whole row: Where gives uniform weights, Attention would not */
     };
     for (size_t i = 0; i < sizeof left / sizeof left[0]; i++) {
         int n = fused_count(&cases[left[i].c], left[i].f, &d);
