@@ -1,6 +1,7 @@
 /* fused.h — the ops the session's optimiser makes when it fuses an epilogue into the node
  * that produces a float result (runtime/opt/fuse_act.c): the same Conv, Gemm or MatMul with
- * an activation applied to its output, a residual Add (Conv) or a bias row (MatMul) folded in.
+ * an activation applied to its output, a residual Add (Conv) or a bias row (MatMul) folded in;
+ * and a LayerNormalization that adds its residual first (fuse_transformer.c).
  *
  * The activation is carried by attributes of the node whose names no ONNX schema uses; only
  * these ops read them, and they are reachable from no registry lookup (the pass sets the
@@ -21,7 +22,13 @@
  * activation (MatMul -> Add(bias) -> Gelu, the transformer's feed-forward layer). */
 #define OX_MATMUL_BIAS_INPUT 2
 
+/* LayerNormalization input 3: a skip added to X before normalising (Add -> LayerNorm, the
+ * transformer's residual); output 3: that sum, when something else reads it (pre-norm). */
+#define OX_LN_SKIP_INPUT 3
+#define OX_LN_SUM_OUTPUT 3
+
 extern const ox_op ox_op_conv_fused;
+extern const ox_op ox_op_layernorm_skip; /* LayerNormalization of X + skip (float only) */
 extern const ox_op ox_op_gemm_fused;   /* Gemm, then the activation (float only) */
 extern const ox_op ox_op_matmul_fused; /* MatMul, + bias row, then the activation (float only) */
 

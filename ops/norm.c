@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "fused.h"
 #include "op.h"
 
 static const onyx_dtype real_types[] = {ONYX_DTYPE_FLOAT, ONYX_DTYPE_DOUBLE, ONYX_DTYPE_FLOAT16,
@@ -366,12 +367,25 @@ static void expand_param(const onyx_tensor *param, const onyx_tensor *x, int64_t
     }
 }
 
-/* One row: its statistics, then Y (and Mean / InvStdDev when asked for). */
+/* The skip input of a fused LayerNormalization (fused.h), or NULL. */
+static const onyx_tensor *skip_of(const ox_ctx *c) { return ox_opt_in(c, OX_LN_SKIP_INPUT); }
+
+/* One row: its statistics, then Y (and Mean / InvStdDev when asked for). With a skip input
+ * (fused.h), the row of X + skip goes into Y (and the sum output) first and is normalised
+ * from there: each chunk of Y is read before it is written. */
 static void row_norm_row(ox_ctx *c, const row_norm *r, const double *scale, const double *bias,
                          int64_t row)
 {
-    const onyx_tensor *x = c->in[0];
+    const onyx_tensor *x = c->in[0], *skip = skip_of(c);
     const int64_t off = row * r->cols;
+    if (skip) {
+        const float *a = (const float *)x->data + off, *b = (const float *)skip->data + off;
+        float *y = (float *)c->out[0]->data + off;
+        for (int64_t j = 0; j < r->cols; j++) y[j] = a[j] + b[j];
+        if (c->n_out > OX_LN_SUM_OUTPUT && c->out[OX_LN_SUM_OUTPUT])
+            memcpy((float *)c->out[OX_LN_SUM_OUTPUT]->data + off, y, (size_t)r->cols * sizeof *y);
+        x = c->out[0];
+    }
     double mean, var, buf[CHUNK];
     moments(x, off, r->cols, r->rms, &mean, &var);
     const double inv = 1.0 / sqrt(var + r->eps);
@@ -409,9 +423,30 @@ static onyx_status row_norm_run(ox_ctx *c, bool rms)
 }
 
 static onyx_status layernorm_infer(ox_ctx *c) { return row_norm_infer(c, false); }
+
 static onyx_status layernorm_run(ox_ctx *c) { return row_norm_run(c, false); }
 static onyx_status rmsnorm_infer(ox_ctx *c) { return row_norm_infer(c, true); }
 static onyx_status rmsnorm_run(ox_ctx *c) { return row_norm_run(c, true); }
+
+/* The fused form: X, Scale, B, skip (float, X's shape); outputs Y and the sum X + skip. */
+static onyx_status layernorm_skip_infer(ox_ctx *c)
+{
+    onyx_status st = row_norm_infer(c, false);
+    if (st) return st;
+    const onyx_tensor *x = c->in[0], *skip = skip_of(c);
+    bool same = skip && x->dtype == ONYX_DTYPE_FLOAT && skip->dtype == ONYX_DTYPE_FLOAT && skip->rank == x->rank;
+    for (int d = 0; same && d < x->rank; d++) same = skip->dims[d] == x->dims[d];
+    if (!same) return ox_fail(c, ONYX_E_INTERNAL, "fused skip input does not have the float input's shape");
+    for (int i = 1; i < c->n_out; i++)
+        if (c->out[i] && i != OX_LN_SUM_OUTPUT)
+            return ox_fail(c, ONYX_E_INTERNAL, "fused LayerNormalization with statistics outputs");
+    if (c->n_out > OX_LN_SUM_OUTPUT && c->out[OX_LN_SUM_OUTPUT])
+        ox_set_shape(c->out[OX_LN_SUM_OUTPUT], x->dtype, x->rank, x->dims);
+    return ONYX_OK;
+}
+
+/* Not in the registry table: only the fusion pass puts it on a node. */
+const ox_op ox_op_layernorm_skip = {"LayerNormalization", "", 17, 28, layernorm_skip_infer, layernorm_run, 0};
 
 /* ---- LRN ----------------------------------------------------------------------------------- */
 

@@ -9,11 +9,16 @@
  *     erf form:  h = Add(Erf(Div(x, √2) or Mul(x, 1/√2)), 1)
  *     tanh form: h = Add(Tanh(Mul(Add(x, Mul(Pow(x, 3), 0.044715)), √(2/π))), 1)  (approximate="tanh")
  *     then out = Mul(Mul(x, h), 0.5), Mul(Mul(h, 0.5), x) or Mul(Mul(x, 0.5), h).
+ *   RMSNormalization (opset 23+), from Mul(x / sqrt(ReduceMean(Pow(x, 2)) + eps), gamma).
+ * Below those opsets the same matches are session-only (ox_pass_transformer_internal: the
+ * node gets the op of its first opset, never written), and so is skip + LayerNorm
+ * (ox_pass_skip_layer_norm: LayerNormalization(Add(a, b)) adds b itself).
  * Every intermediate value must be read only inside the pattern (and not be pinned); the
  * last node of the pattern becomes the fused op, the others go. */
 #include <math.h>
 #include <string.h>
 
+#include "fused.h"
 #include "op.h"
 #include "opt.h"
 
@@ -391,6 +396,58 @@ static onyx_status try_gelu(ox_opt *o, int i, bool internal, bool *changed)
     if (st || !done) return st;
     kill(o, &m, internal ? OX_PASS_GELU_INTERNAL : OX_PASS_GELU);
     *changed = true;
+    return ONYX_OK;
+}
+
+/* ---- skip + LayerNorm (session only) ------------------------------------------------------ */
+
+/* True when v's static shape is known, float, and equal to w's. */
+static bool same_float_shapes(const ox_opt *o, int v, int w)
+{
+    const onyx_tensor *a = ox_opt_shape(o, v), *b = ox_opt_shape(o, w);
+    if (!a || !b || a->dtype != ONYX_DTYPE_FLOAT || b->dtype != ONYX_DTYPE_FLOAT || a->rank != b->rank) return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d]) return false;
+    return true;
+}
+
+/* LayerNormalization(Add(a, b), ...) with a and b of one static float shape (the Add
+ * broadcasts nothing) and no statistics outputs: the LayerNorm adds b itself
+ * (ox_op_layernorm_skip). When something else reads the sum (pre-norm transformers: the
+ * residual stream goes on), the fused node produces it as output 3 and the Add goes too. */
+onyx_status ox_pass_skip_layer_norm(ox_opt *o, bool *changed)
+{
+    ox_graph *g = o->g;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ox_node *ln = &g->nodes[i];
+        if (o->dead[i] || !ox_opt_is(ln, "LayerNormalization") || ln->op == &ox_op_layernorm_skip || ln->n_implicit ||
+            ln->n_in < 2 || ln->n_in > 3 || ln->in[0] < 0)
+            continue;
+        bool stats = false;
+        for (int k = 1; k < ln->n_out; k++) stats |= ln->out[k] >= 0;
+        int p = ox_opt_producer(o, ln->in[0]);
+        if (stats || p < 0) continue;
+        const ox_node *add = &g->nodes[p];
+        if (!ox_opt_is(add, "Add") || add->opset < 7 || add->n_in != 2 || add->n_out != 1 || add->n_implicit ||
+            add->out[0] != ln->in[0] || add->in[0] < 0 || add->in[1] < 0 || !same_float_shapes(o, add->in[0], add->in[1]))
+            continue;
+        const bool keep_sum = !ox_opt_single_use(o, add->out[0]);
+        int in[OX_LN_SKIP_INPUT + 1] = {add->in[0], ln->in[1], ln->n_in > 2 ? ln->in[2] : -1, add->in[1]};
+        if (!ox_opt_set_inputs(o, ln, in, OX_LN_SKIP_INPUT + 1)) return ox_opt_nomem(o);
+        if (keep_sum) {
+            int *out = ox_pool_array(g->pool, OX_LN_SUM_OUTPUT + 1, sizeof *out);
+            if (!out) return ox_opt_nomem(o);
+            out[0] = ln->out[0];
+            out[1] = out[2] = -1;
+            out[OX_LN_SUM_OUTPUT] = add->out[0];
+            ln->out = out;
+            ln->n_out = OX_LN_SUM_OUTPUT + 1;
+        }
+        ln->op = &ox_op_layernorm_skip;
+        o->dead[p] = true;
+        o->stats->fired[OX_PASS_SKIP_LAYER_NORM]++;
+        *changed = true;
+    }
     return ONYX_OK;
 }
 

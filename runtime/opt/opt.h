@@ -45,6 +45,7 @@ typedef enum ox_pass {
     OX_PASS_LAYER_NORM_INTERNAL, /* LayerNorm, GELU, RMSNorm below the opsets that have the op */
     OX_PASS_GELU_INTERNAL,       /* (session only: fuse_transformer.c) */
     OX_PASS_RMS_NORM_INTERNAL,
+    OX_PASS_SKIP_LAYER_NORM, /* Add into the LayerNormalization after it (session only) */
     OX_PASS_COUNT
 } ox_pass;
 
@@ -145,6 +146,7 @@ onyx_status ox_pass_simplify(ox_opt *o, bool *changed);       /* Reshape/Transpo
 onyx_status ox_pass_cse(ox_opt *o, bool *changed);
 onyx_status ox_pass_transformer(ox_opt *o, bool *changed);    /* LayerNorm, GELU, RMSNorm */
 onyx_status ox_pass_transformer_internal(ox_opt *o, bool *changed); /* the same below their opsets */
+onyx_status ox_pass_skip_layer_norm(ox_opt *o, bool *changed); /* fuse_transformer.c; session only */
 onyx_status ox_pass_fuse_act(ox_opt *o, bool *changed);       /* fuse_act.c; via ox_fuse_epilogues */
 onyx_status ox_pass_fuse_residual(ox_opt *o, bool *changed);  /* fuse_act.c; via ox_fuse_epilogues */
 onyx_status ox_pass_matmul_bias(ox_opt *o, bool *changed);    /* fuse_act.c; via ox_fuse_epilogues */

@@ -24,7 +24,7 @@ const char *ox_pass_name(ox_pass p)
         [OX_PASS_ADD_GEMM] = "add-into-gemm", [OX_PASS_ACT_GEMM] = "act-into-gemm",
         [OX_PASS_MATMUL_BIAS] = "bias-into-matmul", [OX_PASS_RMS_NORM] = "rms-norm",
         [OX_PASS_LAYER_NORM_INTERNAL] = "layer-norm-internal", [OX_PASS_GELU_INTERNAL] = "gelu-internal",
-        [OX_PASS_RMS_NORM_INTERNAL] = "rms-norm-internal",
+        [OX_PASS_RMS_NORM_INTERNAL] = "rms-norm-internal", [OX_PASS_SKIP_LAYER_NORM] = "skip-layer-norm",
     };
     return (unsigned)p < OX_PASS_COUNT ? names[p] : "unknown";
 }
@@ -39,7 +39,8 @@ bool ox_pass_session_only(ox_pass p)
     case OX_PASS_ATTENTION_INTERNAL:
     case OX_PASS_LAYER_NORM_INTERNAL:
     case OX_PASS_GELU_INTERNAL:
-    case OX_PASS_RMS_NORM_INTERNAL: return true;
+    case OX_PASS_RMS_NORM_INTERNAL:
+    case OX_PASS_SKIP_LAYER_NORM: return true;
     default: return false;
     }
 }
@@ -181,6 +182,7 @@ static const pass_row epilogue_passes[] = {{ox_pass_fold_constants, 1},
                                            {ox_pass_attention_internal, 1},
                                            {ox_pass_fuse_residual, 1},
                                            {ox_pass_matmul_bias, 1},
+                                           {ox_pass_skip_layer_norm, 1},
                                            {ox_pass_fuse_act, 1}};
 
 onyx_status ox_fuse_epilogues(ox_graph *g, ox_opt_stats *stats, char *err, size_t cap)

@@ -1,7 +1,7 @@
 /* test_fold_gemm.c — folds into Gemm (runtime/opt/fold_into_gemm.c: Transpose, Mul, Add/Sub)
  * written by onyx_model_optimize; the session-only fusions into Gemm/MatMul (bias row,
- * activation: fuse_act.c) and RMSNorm/GELU below their opsets (fuse_transformer.c); and the
- * graph onyx_model_optimize makes once for sessions. Every case compares the optimised
+ * activation: fuse_act.c), RMSNorm/GELU below their opsets and skip + LayerNorm
+ * (fuse_transformer.c); and the graph onyx_model_optimize makes once for sessions. Every case compares the optimised
  * results with the unoptimised graph's (opt 0) and counts what is left. */
 #include "fused.h"
 #include "opt_builder.h"
@@ -307,6 +307,48 @@ static void check_gelu_cube(void)
     onyx_model_free(b.m);
 }
 
+/* ---- skip + LayerNorm ------------------------------------------------------------------- */
+
+/* y = LayerNorm(a + b): one session node. keep_sum: the sum is also read (z = Relu(a + b),
+ * output 0, so the fused node's sum output is what is compared), as in pre-norm layers. */
+static void check_skip_layer_norm(bool keep_sum)
+{
+    static const int64_t dx[] = {2, 3, 8}, dg[] = {8};
+    static float a[48], bb[48], gamma[8], beta[8];
+    fill(a, 48, 18);
+    fill(bb, 48, 19);
+    fill(gamma, 8, 20);
+    fill(beta, 8, 21);
+    builder b;
+    b_init(&b, 17, NULL);
+    int av = b_input(&b, "a", ONYX_DTYPE_FLOAT, 3, dx), bv = b_input(&b, "b", ONYX_DTYPE_FLOAT, 3, dx);
+    b_node(&b, b.g, "Add", 2, (int[]){av, bv}, 1, (const char *[]){"s"}, 0);
+    int sv = b_val(&b, "s");
+    ox_node *ln = b_node(&b, b.g, "LayerNormalization", 3,
+                         (int[]){sv, b_const(&b, "gamma", ONYX_DTYPE_FLOAT, 1, dg, gamma),
+                                 b_const(&b, "beta", ONYX_DTYPE_FLOAT, 1, dg, beta)},
+                         1, (const char *[]){"y"}, 1);
+    attr_int(ln, 0, "axis", -1);
+    if (keep_sum) {
+        b_node(&b, b.g, "Relu", 1, &sv, 1, (const char *[]){"z"}, 0);
+        b_output(&b, "z");
+    }
+    b_output(&b, "y");
+    CHECK(b_finish(&b));
+    onyx_tensor in[2] = {tensor(ONYX_DTYPE_FLOAT, 3, dx, a), tensor(ONYX_DTYPE_FLOAT, 3, dx, bb)};
+    int fused, nodes = same_results(keep_sum ? "skip + LayerNorm, sum read" : "skip + LayerNorm", b.m, in, 2, 48,
+                                    keep_sum ? 0.0f : 1e-6f, &fused);
+    CHECK_MSG(nodes == (keep_sum ? 2 : 1), "skip + LayerNorm: %d nodes", nodes);
+    onyx_error err;
+    CHECK(onyx_model_optimize(b.m, 2, &err) == ONYX_OK);
+    CHECK(b.m->graph->n_nodes == (keep_sum ? 3 : 2)); /* nothing internal is written */
+    int with_skip = 0;
+    for (int i = 0; b.m->session_graph && i < b.m->session_graph->n_nodes; i++)
+        with_skip += b.m->session_graph->nodes[i].op == &ox_op_layernorm_skip;
+    CHECK(with_skip == 1);
+    onyx_model_free(b.m);
+}
+
 int main(void)
 {
     check_transpose(false);
@@ -320,5 +362,7 @@ int main(void)
     check_rms_norm(23);
     check_rms_norm(18);
     check_gelu_cube();
+    check_skip_layer_norm(false);
+    check_skip_layer_norm(true);
     return check_report("fold_gemm");
 }
