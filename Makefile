@@ -4,28 +4,61 @@
 #           ONNX=1|0 (0: no protobuf-c, no .onnx/.pb reading)  IMAGE=1|0 (0: no libpng, libjpeg,
 #           libwebp, OpenJPEG; no image commands)  STATIC=1  CROSS=aarch64-linux-gnu- (a cross
 #           compiler prefix: BLAS=none and IMAGE=0 by default; see docs/EMBEDDED.md)
+#           RVV=1 (with CROSS=riscv64-linux-gnu-: clang, -march=rv64gcv, the RVV kernels)
+#           CROSS=wasm32-wasi- (WebAssembly: clang, wasi-libc, SIMD128, OPENMP=0; make wasm)
 .SUFFIXES:
 .DELETE_ON_ERROR:
 
 CROSS    ?=
+RVV      ?= 0
+, := ,
+ifneq ($(filter wasm32-%,$(CROSS)),)
+  # WebAssembly (CROSS=wasm32-wasi-, make wasm): clang and wasi-libc, 128-bit SIMD; node's
+  # WASI runs the modules (tests/wasm/run_wasi.mjs). No threads in WASI: OPENMP=0.
+  WASM := 1
+  ifeq ($(origin CC),default)
+    CC := clang
+  endif
+  ifeq ($(origin AR),default)
+    AR := llvm-ar
+  endif
+  RUNNER ?= node --experimental-wasi-unstable-preview1 --no-warnings $(abspath tests/wasm/run_wasi.mjs)
+  TARGET_FLAGS := --target=$(CROSS:%-=%) -msimd128
+endif
 ifneq ($(CROSS),)
   CROSS_TRIPLE := $(CROSS:%-=%)
   # the target's protobuf-c runtime, built from source by tools/setup/cross.sh (no pkg-config)
   CROSS_DIR    := .cache/cross/$(CROSS_TRIPLE)
+  # RVV=1: clang, since gcc 12 has no RVV intrinsics
   ifeq ($(origin CC),default)
-    CC := $(CROSS)gcc
+    CC := $(if $(filter 1,$(RVV)),clang,$(CROSS)gcc)
   endif
   ifeq ($(origin AR),default)
     AR := $(CROSS)ar
   endif
-  # how to run the target's programs here (make emulated-test)
-  RUNNER ?= qemu-$(firstword $(subst -, ,$(CROSS_TRIPLE))) -L /usr/$(CROSS_TRIPLE)
+  # how to run the target's programs here (make emulated-test); RVV=1: a CPU with V 1.0
+  RVV_VLEN ?= 256
+  RUNNER ?= qemu-$(firstword $(subst -, ,$(CROSS_TRIPLE))) -L /usr/$(CROSS_TRIPLE) \
+            $(if $(filter 1,$(RVV)),-cpu rv64$(,)v=true$(,)vlen=$(RVV_VLEN)$(,)vext_spec=v1.0)
+  ifneq ($(if $(WASM),,$(filter clang%,$(notdir $(CC)))),)
+    # clang cross-compiles with the gcc cross toolchain's libc, crt files and libgcc. It is
+    # shown them as a toolchain of its own (symlinks under $(BUILD)), because clang would pick
+    # another installed gcc for the triple (riscv64-unknown-elf, newer) if given /usr.
+    # -ffp-contract=off: as gcc under -std=c11, a*b+c in C stays two roundings (clang would
+    # fuse it where the target has FMA), so the portable code gives every target's bits.
+    CROSS_CLANG_TC := $(BUILD)/clang-cross/$(CROSS_TRIPLE)
+    TARGET_FLAGS   := --target=$(CROSS_TRIPLE) --gcc-toolchain=$(abspath $(CROSS_CLANG_TC)) \
+                      -ffp-contract=off $(if $(filter 1,$(RVV)),-march=rv64gcv)
+  endif
+else ifeq ($(RVV),1)
+  $(error RVV=1 is a switch of the riscv64 cross build: add CROSS=riscv64-linux-gnu-)
 endif
 BLAS     ?= $(if $(CROSS),none,openblas)
 ONNX     ?= 1
 IMAGE    ?= $(if $(CROSS),0,1)
 STATIC   ?= 0
-OPENMP   ?= 1
+# clang for a cross target: OPENMP=0 by default (no libomp built for the target here)
+OPENMP   ?= $(if $(TARGET_FLAGS),0,1)
 DEBUG    ?= 0
 SANITIZE ?= 0
 PYTHON   ?= python3
@@ -34,15 +67,17 @@ Q        := $(if $(filter 1,$(V)),,@)
 
 # Separate build trees per configuration so switching switches never mixes objects.
 # The default configuration puts its products in build/; any other in build/<config>/.
-VARIANT := $(if $(filter 1,$(FUZZ)),-fuzz)$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter 1,$(SANITIZE)),-san)$(if $(filter none,$(BLAS)),-noblas)$(if $(filter 0,$(OPENMP)),-noomp)$(if $(filter 0,$(ONNX)),-noonnx)$(if $(filter 0,$(IMAGE)),-noimage)$(if $(filter 1,$(STATIC)),-static)
-CONFIG  := $(notdir $(CC))$(VARIANT)
+VARIANT := $(if $(filter 1,$(RVV)),-rvv)$(if $(filter 1,$(FUZZ)),-fuzz)$(if $(filter 1,$(DEBUG)),-debug)$(if $(filter 1,$(SANITIZE)),-san)$(if $(filter none,$(BLAS)),-noblas)$(if $(filter 0,$(OPENMP)),-noomp)$(if $(filter 0,$(ONNX)),-noonnx)$(if $(filter 0,$(IMAGE)),-noimage)$(if $(filter 1,$(STATIC)),-static)
+CC_NAME := $(notdir $(CC))$(if $(TARGET_FLAGS),-$(CROSS_TRIPLE))
+CONFIG  := $(CC_NAME)$(VARIANT)
 BUILD   ?= build
 OUT     := $(if $(VARIANT)$(filter-out cc gcc,$(notdir $(CC))),$(BUILD)/$(CONFIG),$(BUILD))
 OBJ     := $(BUILD)/obj/$(CONFIG)
 GEN     := $(BUILD)/gen
 
 CPPFLAGS += -Iruntime -Iops -Ikernels -Ionnx -I$(GEN) -D_XOPEN_SOURCE=700
-CFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -fPIC -g $(CFLAGS)
+CFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -fPIC -g $(TARGET_FLAGS) $(CFLAGS)
+LDFLAGS  += $(TARGET_FLAGS)
 LDLIBS   := -lm
 
 ifeq ($(DEBUG),1)
@@ -86,6 +121,16 @@ ifneq ($(CROSS),)
   CPPFLAGS += -I$(CROSS_DIR)/include
   LDFLAGS  += -L$(CROSS_DIR)/lib
 endif
+ifeq ($(WASM),1)
+  # only wasi-libc's headers: Debian's clang would fall back to the host's /usr/include
+  WASI_INCLUDE ?= /usr/include/wasm32-wasi
+  CPPFLAGS += -nostdlibinc -isystem $(WASI_INCLUDE)
+  # the stack holds the GEMM's packing buffers (~240 KiB); wasm-ld's default is 64 KiB
+  LDFLAGS += -Wl,-z,stack-size=8388608
+  # every program takes its working directory from $PWD (tests/wasm/wasi_cwd.c)
+  WASI_CWD := $(OBJ)/tests/wasm/wasi_cwd.o
+  LDLIBS   += $(WASI_CWD)
+endif
 ifeq ($(STATIC),1)
   LDFLAGS += -static
 endif
@@ -114,15 +159,17 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(OBJ)/tests/%)
 LIB_A  := $(OUT)/libonyx.a
 LIB_SO := $(OUT)/libonyx.so
 CLI    := $(OUT)/onyx
-DEPS_OK := $(BUILD)/.deps-ok-$(notdir $(CC))$(if $(filter 0,$(ONNX)),-noonnx)$(if $(filter 0,$(IMAGE)),-noimage)
+DEPS_OK := $(BUILD)/.deps-ok-$(CC_NAME)$(if $(filter 0,$(ONNX)),-noonnx)$(if $(filter 0,$(IMAGE)),-noimage)
 
 .PHONY: attr-types lint valgrind fuzz fuzz-bin all test unit-test conformance conformance-log ratchet docs demo clean deps venv node-tests bench bench-gemm
-all: $(LIB_A) $(if $(filter 1,$(STATIC)),,$(LIB_SO)) $(CLI)
+all: $(LIB_A) $(if $(filter 1,$(STATIC))$(WASM),,$(LIB_SO)) $(CLI)
 
 # Build dependencies: installed when root on Debian/Ubuntu, named clearly otherwise.
 $(DEPS_OK): tools/setup/deps.sh
 	@mkdir -p $(BUILD)
 	@CC="$(CC)" CROSS="$(CROSS)" ONNX="$(ONNX)" IMAGE="$(IMAGE)" BLAS="$(BLAS)" sh tools/setup/deps.sh
+	@$(if $(CROSS_CLANG_TC),mkdir -p $(CROSS_CLANG_TC)/lib && ln -sfn /usr/lib/gcc-cross $(CROSS_CLANG_TC)/lib/gcc-cross \
+	    && ln -sfn /usr/$(CROSS_TRIPLE) $(CROSS_CLANG_TC)/$(CROSS_TRIPLE))
 	@touch $@
 deps: $(DEPS_OK)
 
@@ -253,13 +300,14 @@ test: all $(TEST_BIN) $(EXAMPLE) $(REPLAY_BIN) $(NODE_TESTS)/.stamp $(CORE_A)
 # node suite, every program started by $(RUNNER) (qemu-user; nothing for STATIC=1);
 # NODE_EVERY=k runs every k-th node test. `make test-cross` builds and runs that for each cross
 # target and the x86-64 static build; test-cross-quick (in .ci/run) runs every 4th node test.
-CROSS_TARGETS := aarch64-linux-gnu- riscv64-linux-gnu-
+# riscv64 twice: gcc (rv64gc, portable kernels) and clang with the V extension (RVV kernels)
+CROSS_TARGETS := aarch64-linux-gnu- riscv64-linux-gnu- riscv64-linux-gnu-,RVV=1
 CROSS_TAGS    := $(or $(CROSS_TRIPLE),$(shell uname -m)) $(if $(filter 0,$(IMAGE)),noimage) $(if $(filter 0,$(ONNX)),noonnx) $(if $(filter 1,$(STATIC)),static)
 NODE_EVERY    ?= 1
 .PHONY: emulated-bins emulated-test test-cross test-cross-quick
 emulated-bins: $(TEST_BIN) $(CLI) $(EXAMPLE)
 emulated-test: emulated-bins $(NODE_TESTS)/.stamp
-	@sh tests/cross/run.sh $(notdir $(OUT)) "$(RUNNER)" $(OBJ)/tests $(CLI) $(EXAMPLE) $(NODE_TESTS) $(OUT) \
+	@sh tests/cross/run.sh $(if $(WASM),wasm,$(notdir $(OUT))) "$(RUNNER)" $(OBJ)/tests $(CLI) $(EXAMPLE) $(NODE_TESTS) $(OUT) \
 	    $(NODE_EVERY) "$(CROSS_TAGS)"
 # The smallest configuration: library and CLI without protobuf-c, image libraries, BLAS or
 # OpenMP (tests/cross/switches.sh), beside the full build whose CLI packs its test model.
@@ -274,6 +322,23 @@ test-cross:
 	@MAKE="$(MAKE)" sh tests/cross/all.sh $(BUILD) 1 $(CROSS_TARGETS)
 test-cross-quick:
 	@MAKE="$(MAKE)" sh tests/cross/all.sh $(BUILD) 4 $(CROSS_TARGETS)
+
+# ---- WebAssembly (docs/EMBEDDED.md) -----------------------------------------------------
+# `make wasm`: libonyx.a and the CLI for wasm32-wasi (clang, wasi-libc, SIMD128) in
+# $(BUILD)/clang-wasm32-wasi-noblas-noomp-noimage/. `make test-wasm` (in .ci/run): its unit-test
+# programs, CLI and C API tests and every WASM_NODE_EVERY-th node test, each program run by
+# node (tests/wasm/run_wasi.mjs) through tests/cross/run.sh; ends "wasm: N passed, N failed".
+WASM_MAKE       := $(MAKE) --no-print-directory BUILD=$(BUILD) CROSS=wasm32-wasi-
+WASM_NODE_EVERY ?= 1
+.PHONY: wasm test-wasm
+wasm:
+	@$(WASM_MAKE) -j2 all
+test-wasm:
+	@$(WASM_MAKE) -j2 emulated-bins
+	@$(WASM_MAKE) NODE_EVERY=$(WASM_NODE_EVERY) emulated-test
+ifeq ($(WASM),1)
+$(CLI) $(EXAMPLE) $(TEST_BIN): $(WASI_CWD)
+endif
 
 # The digits model on a tensor, then on a bundled PNG (gray, 32x32 area-shrunk to 8x8, no
 # normalisation); with the real classifier fetched (tests/models/real_classifier.py, done by
@@ -302,7 +367,7 @@ CORE_OBJ   := $(CORE_SRC:%.c=$(CORE_OBJD)/%.o)
 CORE_DEFS  := -Iruntime -Iops -Ikernels -D_XOPEN_SOURCE=700 -U_FORTIFY_SOURCE -DONYX_CORE \
               -Dsnprintf=ox_snprintf -Dvsnprintf=ox_vsnprintf
 CORE_FLAGS := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unknown-pragmas -g -O2 \
-              -ffunction-sections -fdata-sections $(CORE_CFLAGS)
+              -ffunction-sections -fdata-sections $(TARGET_FLAGS) $(CORE_CFLAGS)
 ifneq ($(OPS_HEADER),)
   CORE_NAME := $(basename $(notdir $(OPS_HEADER)))
   CORE_A    := $(OUT)/core-$(CORE_NAME)/libonyx-core.a
@@ -325,6 +390,59 @@ $(CORE_A): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# ---- firmware demo on microcontrollers (docs/EMBEDDED.md, "Microcontrollers") ----------
+# `make firmware`: the digits demo (firmware/main.c) as bare-metal images for a Cortex-M4F
+# (QEMU mps2-an386) and an rv32imafc core (QEMU virt): libonyx-core built by the `core`
+# target above with the target's gcc and the model's op families (in $(FW)/<target>/), the
+# model packed by the host CLI and the bundled input as const arrays (generated into $(FW)),
+# picolibc for stdout and exit over semihosting, and firmware/'s start-up code and linker
+# scripts. `make test-firmware` runs both under QEMU (tests/firmware_test.sh).
+FW         := $(BUILD)/firmware
+FW_TARGETS := cortex-m4 riscv32
+FW_PREFIX_cortex-m4 := arm-none-eabi-
+FW_ARCH_cortex-m4   := -mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard -mthumb
+FW_PREFIX_riscv32   := riscv64-unknown-elf-
+FW_ARCH_riscv32     := -march=rv32imafc -mabi=ilp32f -mcmodel=medany
+FW_CFLAGS  := --specs=picolibc.specs -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Os -g \
+              -ffunction-sections -fdata-sections
+FW_IMAGES  := $(FW_TARGETS:%=$(FW)/onyx-%.elf)
+FW_CORES   := $(FW_TARGETS:%=$(FW)/%/core-model_ops/libonyx-core.a)
+.SECONDARY: $(FW_CORES)  # made by a pattern rule, yet kept (the next make relinks nothing)
+.PHONY: firmware test-firmware FORCE
+firmware: $(FW_IMAGES)
+	@echo "   text    data     bss     dec     hex filename"
+	@$(foreach t,$(FW_TARGETS),$(FW_PREFIX_$(t))size $(FW)/onyx-$(t).elf | sed 1d;)
+test-firmware: firmware
+	@sh tests/firmware_test.sh $(CLI) $(FW) $(FW_TARGETS)
+$(FW)/.deps-ok: tools/setup/firmware_deps.sh
+	@mkdir -p $(FW)
+	@sh tools/setup/firmware_deps.sh
+	@touch $@
+# The CLI prints the arena the core needs (pack.txt); it becomes -DONYX_FW_ARENA_BYTES.
+$(FW)/model_data.c $(FW)/model_ops.h $(FW)/pack.txt &: $(CLI) tools/demo/digits.onnx
+	@mkdir -p $(FW)
+	@echo "  PACK    tools/demo/digits.onnx"
+	$(Q)$(CLI) pack tools/demo/digits.onnx -o $(FW)/digits.onyx --c-array $(FW)/model_data.c \
+	    --symbol model_data --ops-header $(FW)/model_ops.h > $(FW)/pack.txt
+$(FW)/digit_input.c: tools/demo/digit_input.npy firmware/npy2c.py $(FW)/.deps-ok
+	$(Q)$(PYTHON) firmware/npy2c.py $< digit_input > $@
+# The `core` target run for a firmware target (FORCE: that make knows what is out of date;
+# this archive only changes, and the image relinks, when it rebuilt something). Its BUILD
+# moves its own $(FW) rules out of the way: it must take model_ops.h as it is.
+$(FW)/%/core-model_ops/libonyx-core.a: $(FW)/model_ops.h $(FW)/.deps-ok FORCE
+	@$(MAKE) --no-print-directory BUILD=$(FW)/$* OUT=$(FW)/$* OBJ=$(FW)/$*/obj CC=$(FW_PREFIX_$*)gcc \
+	    AR=$(FW_PREFIX_$*)ar OPS_HEADER=$(FW)/model_ops.h CORE_CFLAGS="--specs=picolibc.specs $(FW_ARCH_$*) -Os" core
+FORCE:
+$(FW)/onyx-%.elf: firmware/main.c firmware/crt.c firmware/sections.ld $(wildcard firmware/*/*) \
+                  $(FW)/model_data.c $(FW)/digit_input.c $(FW)/pack.txt $(FW)/%/core-model_ops/libonyx-core.a
+	@echo "  LD      $@"
+	$(Q)arena=$$(sed -n 's/^arena: \([0-9]*\) bytes.*/\1/p' $(FW)/pack.txt); \
+	[ -n "$$arena" ] || { echo "no arena size in $(FW)/pack.txt" >&2; exit 1; }; \
+	$(FW_PREFIX_$*)gcc $(FW_CFLAGS) $(FW_ARCH_$*) -Iruntime -DONYX_FW_ARENA_BYTES=$$arena -nostartfiles \
+	    --oslib=semihost -T firmware/$*/link.ld -Lfirmware -Wl,--gc-sections -Wl,-Map=$(FW)/onyx-$*.map -o $@ \
+	    $(wildcard firmware/$*/*.c firmware/$*/*.S) firmware/main.c firmware/crt.c $(FW)/model_data.c \
+	    $(FW)/digit_input.c $(FW)/$*/core-model_ops/libonyx-core.a -lm
 
 # ---- benchmarks (never part of make test; see bench/) ----------------------------------
 # make bench: onyx against onnxruntime on exported models (bench/make_models.py caches them

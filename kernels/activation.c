@@ -305,7 +305,8 @@ bool ox_act_bias_res_f32_avx2(const ox_act *act, float bias, const float *r, flo
 void ox_act_bias_f32(const ox_act *act, float bias, float *y, int64_t n)
 {
     if (n <= 0 || ((!act || act->kind == OX_ACT_NONE) && bias == 0.0f)) return;
-    if (!act_avx2(act, bias, NULL, y, n)) act_portable(act, bias, NULL, y, n);
+    if (!act_avx2(act, bias, NULL, y, n) && !ox_act_bias_res_f32_neon(act, bias, NULL, y, n))
+        act_portable(act, bias, NULL, y, n);
 }
 
 void ox_act_bias_res_f32(const ox_act *act, float bias, const float *r, float *y, int64_t n)
@@ -314,5 +315,6 @@ void ox_act_bias_res_f32(const ox_act *act, float bias, const float *r, float *y
         ox_act_bias_f32(act, bias, y, n);
         return;
     }
-    if (n > 0 && !act_avx2(act, bias, r, y, n)) act_portable(act, bias, r, y, n);
+    if (n > 0 && !act_avx2(act, bias, r, y, n) && !ox_act_bias_res_f32_neon(act, bias, r, y, n))
+        act_portable(act, bias, r, y, n);
 }

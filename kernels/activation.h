@@ -47,5 +47,9 @@ void ox_act_bias_f32_portable(const ox_act *act, float bias, float *y, int64_t n
 bool ox_act_bias_f32_avx2(const ox_act *act, float bias, float *y, int64_t n);
 void ox_act_bias_res_f32_portable(const ox_act *act, float bias, const float *r, float *y, int64_t n);
 bool ox_act_bias_res_f32_avx2(const ox_act *act, float bias, const float *r, float *y, int64_t n);
+/* The NEON loop (activation_neon.c; r may be NULL), the AVX2 one's twin (the same bits but
+ * for the sign of generated NaNs): false (doing nothing) when the build is not for AArch64,
+ * or for Gelu (portable there). */
+bool ox_act_bias_res_f32_neon(const ox_act *act, float bias, const float *r, float *y, int64_t n);
 
 #endif

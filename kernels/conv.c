@@ -286,7 +286,7 @@ static void depthwise_f32(const ox_conv_shape *s, const float *x, const float *w
     const int64_t mg = s->out_channels / s->group;
     const int64_t insz = ox_window_in_size(&s->win), outsz = ox_window_out_size(&s->win);
     const int64_t kvol = ox_window_kernel_size(&s->win), planes = s->batch * s->out_channels;
-    const bool simd = !(e && e->portable) && ox_conv_dw_avx2_handles(&s->win);
+    const bool simd = !(e && e->portable) && ox_conv_dw_simd_handles(&s->win);
     (void)threads;
     OX_CONV_OMP_FOR
     for (int64_t pl = 0; pl < planes; pl++) {
@@ -296,7 +296,7 @@ static void depthwise_f32(const ox_conv_shape *s, const float *x, const float *w
         float *yp = y + pl * outsz;
         const float *rp = e && e->residual ? e->residual + pl * outsz : NULL;
         if (simd) {
-            ox_conv_dw_plane_avx2(&s->win, xp, wk, bias, yp);
+            ox_conv_dw_plane_simd(&s->win, xp, wk, bias, yp);
         } else {
             for (int64_t i = 0; i < outsz; i++) yp[i] = bias;
             direct_plane_f32(&s->win, 1, xp, wk, yp);

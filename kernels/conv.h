@@ -6,7 +6,7 @@
  *     column tiles so the epilogue finds each tile in cache;
  *   - depthwise (each output channel reads one input channel): GEMM would mostly move data,
  *     so a direct loop runs instead; 2-D kernels 3 or 5 wide with horizontal stride 1 or 2
- *     and no dilation take an AVX2 kernel when the CPU has it (conv_depthwise.c);
+ *     and no dilation take an AVX2 (when the CPU has it) or NEON kernel (conv_depthwise.c);
  *   - anything else: im2col of a bounded tile of output positions + GEMM.
  * The bias, a residual input and an activation (the epilogue) are applied to each block of output right after
  * it is computed. double always runs the direct loop (it is rare, and needs no scratch). */
@@ -104,9 +104,10 @@ void ox_conv_f32(const ox_conv_shape *s, const float *x, const float *w, const f
 void ox_conv_f64(const ox_conv_shape *s, const double *x, const double *w, const double *b,
                  double *y, int threads);
 
-/* conv_depthwise.c: whether the AVX2 depthwise plane kernel takes window w on this CPU, and
- * the kernel: y (one output plane) = bias + the correlation of input plane x with kernel k. */
-bool ox_conv_dw_avx2_handles(const ox_window *w);
-void ox_conv_dw_plane_avx2(const ox_window *w, const float *x, const float *k, float bias, float *y);
+/* conv_depthwise.c: whether the SIMD depthwise plane kernel (AVX2 or NEON) takes window w on
+ * this CPU, and the kernel: y (one output plane) = bias + the correlation of input plane x
+ * with kernel k. */
+bool ox_conv_dw_simd_handles(const ox_window *w);
+void ox_conv_dw_plane_simd(const ox_window *w, const float *x, const float *k, float bias, float *y);
 
 #endif

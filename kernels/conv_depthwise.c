@@ -1,38 +1,38 @@
-/* conv_depthwise.c — depthwise 2-D convolution of one plane with AVX2+FMA: kernels 3 or 5
- * wide (any height), horizontal stride 1 or 2, dilation 1, any padding. The portable path is
- * the direct loop in conv.c, which serves every other shape and every CPU without AVX2.
+/* conv_depthwise.c — depthwise 2-D convolution of one plane with AVX2+FMA (x86-64, when the
+ * CPU has them) or NEON (AArch64): kernels 3 or 5 wide (any height), horizontal stride 1 or 2,
+ * dilation 1, any padding. The portable path is the direct loop in conv.c, which serves every
+ * other shape and every other CPU.
  *
  * Each output row runs in three parts: the columns whose taps reach into the left padding,
- * the interior (8 outputs per vector, every tap inside the row, so no bounds checks), and
- * the columns reaching into the right padding. Rows of taps that fall into the top or
- * bottom padding are skipped. Every output starts at the bias and adds its taps row by row,
- * left to right, so the result does not depend on how the work is split between threads. */
+ * the interior (8 outputs per AVX2 vector, 4 per NEON vector, every tap inside the row, so no
+ * bounds checks), and the columns reaching into the right padding. Rows of taps that fall
+ * into the top or bottom padding are skipped. Every output starts at the bias and adds its
+ * taps row by row, left to right, so the result does not depend on how the work is split
+ * between threads. The interior's multiply-adds are fused, the edge columns' are not: as the
+ * edges are narrower with NEON's 4 lanes than with AVX2's 8 or 16, the two differ in the last
+ * bits of some outputs (within the conformance tolerance). */
 #include "conv.h"
 #include "simd.h"
 
-bool ox_conv_dw_avx2_handles(const ox_window *w)
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#define DW_NEON 1
+#else
+#define DW_NEON 0
+#endif
+
+bool ox_conv_dw_simd_handles(const ox_window *w)
 {
-    if (!OX_SIMD_X86 || w->nd != 2) return false;
+    if (!(OX_SIMD_X86 || DW_NEON) || w->nd != 2) return false;
     const int64_t kw = w->kernel[1];
     return (kw == 3 || kw == 5) && w->kernel[0] >= 1 && w->kernel[0] <= 7 && w->dil[0] == 1 &&
            w->dil[1] == 1 && (w->stride[1] == 1 || w->stride[1] == 2) && w->stride[0] >= 1 &&
-           ox_cpu_avx2();
+           (DW_NEON || ox_cpu_avx2());
 }
 
-#if OX_SIMD_X86
-#include <immintrin.h>
-
-/* 8 floats x[p], x[p + 2], ..., x[p + 14] (reads x[p .. p + 15]). */
-OX_TARGET_AVX2 static inline __m256 load_even(const float *x)
-{
-    __m256 a = _mm256_loadu_ps(x), b = _mm256_loadu_ps(x + 8);
-    __m256 s = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-
-/* One output, taps clipped to the input. */
-OX_TARGET_AVX2 static inline float dw_one(const ox_window *w, const float *x, const float *k, float bias,
-                                          int64_t ky0, int64_t ky1, int64_t iy_base, int64_t ox, int kw, int sw)
+#if OX_SIMD_X86 || DW_NEON
+/* One output, taps clipped to the input (the columns next to the padding). */
+static inline float dw_one(const ox_window *w, const float *x, const float *k, float bias, int64_t ky0,
+                           int64_t ky1, int64_t iy_base, int64_t ox, int kw, int sw)
 {
     const int64_t W = w->in[1];
     const int64_t ix0 = ox * sw - w->pad_begin[1];
@@ -45,6 +45,18 @@ OX_TARGET_AVX2 static inline float dw_one(const ox_window *w, const float *x, co
         }
     }
     return acc;
+}
+#endif
+
+#if OX_SIMD_X86
+#include <immintrin.h>
+
+/* 8 floats x[p], x[p + 2], ..., x[p + 14] (reads x[p .. p + 15]). */
+OX_TARGET_AVX2 static inline __m256 load_even(const float *x)
+{
+    __m256 a = _mm256_loadu_ps(x), b = _mm256_loadu_ps(x + 8);
+    __m256 s = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
 /* The plane, for a kernel width KW and horizontal stride SW known at compile time (the
@@ -117,15 +129,82 @@ OX_TARGET_AVX2 static void dw_k5_s2(const ox_window *w, const float *x, const fl
     dw_plane(w, x, k, b, y, 5, 2);
 }
 
-void ox_conv_dw_plane_avx2(const ox_window *w, const float *x, const float *k, float bias, float *y)
+#elif DW_NEON
+#include <arm_neon.h>
+
+/* As the AVX2 plane above with 4-float vectors: 8 outputs at a time (each weight serves two
+ * vectors), then 4. With stride 2, vld2q splits 8 input floats into the even ones (used)
+ * and the odd ones. */
+static inline __attribute__((always_inline)) void
+dw_plane(const ox_window *w, const float *x, const float *k, float bias, float *y, const int KW, const int SW)
 {
+    const int64_t H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1];
+    const int64_t KH = w->kernel[0], sh = w->stride[0], pt = w->pad_begin[0], pl = w->pad_begin[1];
+    int64_t v0 = (pl + SW - 1) / SW;
+    const int64_t reach = SW == 1 ? KW - 1 + 3 : KW - 1 + 7; /* from ox*SW - pl to the last element read */
+    const int64_t last_start = W - 1 - reach + pl;           /* ox*SW <= last_start */
+    const int64_t vlast = last_start < 0 ? -1 : last_start / SW;
+    const float32x4_t vbias = vdupq_n_f32(bias);
+    if (v0 > OW) v0 = OW;
+    for (int64_t oy = 0; oy < OH; oy++) {
+        float *yr = y + oy * OW;
+        const int64_t iy_base = oy * sh - pt;
+        int64_t ky0, ky1;
+        ox_clip_range(iy_base, 1, KH, 0, H, &ky0, &ky1);
+        int64_t ox = 0;
+        for (; ox < v0; ox++) yr[ox] = dw_one(w, x, k, bias, ky0, ky1, iy_base, ox, KW, SW);
+        for (; ox + 8 <= OW && ox + 4 <= vlast; ox += 8) {
+            float32x4_t acc0 = vbias, acc1 = vbias;
+            for (int64_t ky = ky0; ky < ky1; ky++) {
+                const float *xr = x + ((iy_base + ky) * W + ox * SW - pl); /* in bounds */
+                for (int kx = 0; kx < KW; kx++) {
+                    const float wk = k[ky * KW + kx];
+                    acc0 = vfmaq_n_f32(acc0, SW == 1 ? vld1q_f32(xr + kx) : vld2q_f32(xr + kx).val[0], wk);
+                    acc1 = vfmaq_n_f32(acc1, SW == 1 ? vld1q_f32(xr + kx + 4) : vld2q_f32(xr + kx + 8).val[0], wk);
+                }
+            }
+            vst1q_f32(yr + ox, acc0);
+            vst1q_f32(yr + ox + 4, acc1);
+        }
+        for (; ox + 4 <= OW && ox <= vlast; ox += 4) {
+            float32x4_t acc = vbias;
+            for (int64_t ky = ky0; ky < ky1; ky++) {
+                const float *xr = x + ((iy_base + ky) * W + ox * SW - pl); /* in bounds */
+                for (int kx = 0; kx < KW; kx++)
+                    acc = vfmaq_n_f32(acc, SW == 1 ? vld1q_f32(xr + kx) : vld2q_f32(xr + kx).val[0],
+                                      k[ky * KW + kx]);
+            }
+            vst1q_f32(yr + ox, acc);
+        }
+        for (; ox < OW; ox++) yr[ox] = dw_one(w, x, k, bias, ky0, ky1, iy_base, ox, KW, SW);
+    }
+}
+
+static void dw_k3_s1(const ox_window *w, const float *x, const float *k, float b, float *y)
+{
+    dw_plane(w, x, k, b, y, 3, 1);
+}
+static void dw_k3_s2(const ox_window *w, const float *x, const float *k, float b, float *y)
+{
+    dw_plane(w, x, k, b, y, 3, 2);
+}
+static void dw_k5_s1(const ox_window *w, const float *x, const float *k, float b, float *y)
+{
+    dw_plane(w, x, k, b, y, 5, 1);
+}
+static void dw_k5_s2(const ox_window *w, const float *x, const float *k, float b, float *y)
+{
+    dw_plane(w, x, k, b, y, 5, 2);
+}
+#endif
+
+void ox_conv_dw_plane_simd(const ox_window *w, const float *x, const float *k, float bias, float *y)
+{
+#if OX_SIMD_X86 || DW_NEON
     const bool s2 = w->stride[1] == 2;
     if (w->kernel[1] == 3) (s2 ? dw_k3_s2 : dw_k3_s1)(w, x, k, bias, y);
     else (s2 ? dw_k5_s2 : dw_k5_s1)(w, x, k, bias, y);
-}
 #else
-void ox_conv_dw_plane_avx2(const ox_window *w, const float *x, const float *k, float bias, float *y)
-{
     (void)w, (void)x, (void)k, (void)bias, (void)y;
-}
 #endif
+}

@@ -28,8 +28,10 @@ void ox_dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, doubl
 /* ---- the own packed SGEMM (kernels/sgemm_driver.c) ------------------------------------
  *
  * Goto/BLIS scheme: op(A) packed into MR-row micro-panels, op(B) into NR-column panels, a
- * register-blocked MR x NR microkernel (AVX2+FMA 6 x 16 when the CPU has them, else plain C
- * 4 x 16; chosen at each call from the CPU's features), K blocks of at most 256, threads
+ * register-blocked MR x NR microkernel (AVX2+FMA 6 x 16 when the CPU has them, NEON 8 x 12 on
+ * AArch64, RVV 7 x 16 in builds for RISC-V V, SIMD128 6 x 8 in builds for WebAssembly (no
+ * FMA there: the same bits as plain C), else plain C 4 x 16; chosen at each call from
+ * the CPU's features), K blocks of at most 256, threads
  * (OpenMP, `threads` honoured, small products on one) over disjoint tiles of C. No
  * allocation: packing buffers live on the stack (<= ~230 KiB on the calling thread, ~80 KiB on
  * the others). trans_a / trans_b are handled while packing.

@@ -19,15 +19,24 @@
  * unpacked paths give the same bits.
  *
  * Memory: no allocation. Each thread's buffers are on its own stack: at most SG_BUF_FLOATS
- * (224 KiB) and a B edge panel (16 KiB); OpenMP's default thread stacks are MiBs. */
+ * (224 KiB; 24 KiB in the core library) or a B edge panel (16 KiB); OpenMP's default thread
+ * stacks are MiBs. */
 #include <string.h>
 
 #include "gemm.h"
 #include "sgemm_kernels.h"
 
 
+#ifdef ONYX_CORE
+/* The core library (firmware, a few KiB to tens of KiB of stack): one A micro-panel and one
+ * B panel of the widest kernel, 24 KiB. Only the M and N blocking change, so the results
+ * are the same bits (see Determinism above). */
+#define SG_A_FLOATS (OX_SGEMM_MR_MAX * OX_SGEMM_KC_MAX)
+#define SG_BUF_FLOATS (SG_A_FLOATS + OX_SGEMM_PACK_SLACK + OX_SGEMM_KC_MAX * OX_SGEMM_NR_MAX)
+#else
 #define SG_BUF_FLOATS (56 * 1024)          /* per thread: B block (+ A block): 224 KiB */
 #define SG_A_FLOATS (48 * OX_SGEMM_KC_MAX) /* the A block, when A^T is packed: 48 KiB */
+#endif
 #define SG_EDGE_FLOATS (OX_SGEMM_KC_MAX * OX_SGEMM_NR_MAX)
 #define SG_PAR_WORK 262144.0 /* M*N*K below this runs on one thread */
 
@@ -40,19 +49,45 @@ bool ox_sgemm_isa_supported(ox_sgemm_isa isa)
 #if defined(__x86_64__) || defined(__i386__)
     case OX_SGEMM_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    case OX_SGEMM_NEON: return true; /* baseline of the build's target */
+#endif
+#if defined(__riscv_vector)
+    case OX_SGEMM_RVV: return true; /* the build targets V (-march=rv64gcv) */
+#endif
+#if defined(__wasm_simd128__)
+    case OX_SGEMM_WASM: return true; /* the build targets SIMD128 (-msimd128) */
+#endif
     default: return false;
     }
 }
 
 ox_sgemm_isa ox_sgemm_isa_best(void)
 {
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    return OX_SGEMM_NEON;
+#elif defined(__riscv_vector)
+    return OX_SGEMM_RVV;
+#elif defined(__wasm_simd128__)
+    return OX_SGEMM_WASM;
+#else
     return ox_sgemm_isa_supported(OX_SGEMM_AVX2) ? OX_SGEMM_AVX2 : OX_SGEMM_GENERIC;
+#endif
 }
 
 static const ox_sgemm_kernel *kernel_for(ox_sgemm_isa isa)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (isa == OX_SGEMM_AVX2 && ox_sgemm_isa_supported(isa)) return &ox_sgemm_kernel_avx2;
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    if (isa == OX_SGEMM_NEON) return &ox_sgemm_kernel_neon;
+#endif
+#if defined(__riscv_vector)
+    if (isa == OX_SGEMM_RVV) return &ox_sgemm_kernel_rvv;
+#endif
+#if defined(__wasm_simd128__)
+    if (isa == OX_SGEMM_WASM) return &ox_sgemm_kernel_wasm;
 #endif
     (void)isa;
     return &ox_sgemm_kernel_generic;

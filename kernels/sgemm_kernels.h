@@ -16,11 +16,14 @@
 typedef enum ox_sgemm_isa {
     OX_SGEMM_GENERIC = 0, /* plain C: any CPU */
     OX_SGEMM_AVX2 = 1,    /* x86-64 with AVX2 and FMA */
+    OX_SGEMM_NEON = 2,    /* AArch64 (NEON is in its base architecture) */
+    OX_SGEMM_RVV = 3,     /* RISC-V with the V extension, builds targeting it (make RVV=1) */
+    OX_SGEMM_WASM = 4,    /* WebAssembly SIMD128, builds targeting it (make CROSS=wasm32-wasi-) */
     OX_SGEMM_ISA_COUNT
 } ox_sgemm_isa;
 
 /* Largest MR / NR / K block over all variants (sizes of the drivers' stack buffers). */
-#define OX_SGEMM_MR_MAX 6
+#define OX_SGEMM_MR_MAX 8
 #define OX_SGEMM_NR_MAX 16
 #define OX_SGEMM_KC_MAX 256
 
@@ -50,6 +53,15 @@ typedef struct ox_sgemm_kernel {
 extern const ox_sgemm_kernel ox_sgemm_kernel_generic;
 #if defined(__x86_64__) || defined(__i386__)
 extern const ox_sgemm_kernel ox_sgemm_kernel_avx2;
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+extern const ox_sgemm_kernel ox_sgemm_kernel_neon;
+#endif
+#if defined(__riscv_vector)
+extern const ox_sgemm_kernel ox_sgemm_kernel_rvv;
+#endif
+#if defined(__wasm_simd128__)
+extern const ox_sgemm_kernel ox_sgemm_kernel_wasm;
 #endif
 
 /* True if this CPU (and OS) can run variant isa. Asked of the CPU at each call: a few loads

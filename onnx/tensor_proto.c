@@ -117,15 +117,22 @@ static onyx_status open_external(const Onnx__TensorProto *tp, const ox_tensor_sr
     if (loc[0] == '/' || strstr(loc, "..") || strchr(loc, '\\'))
         return ox_errf(src->err, src->errcap, ONYX_E_ARG,
                        "tensor '%s': external data path '%s' leaves the model's folder", name, loc);
-    char path[PATH_MAX], real_base[PATH_MAX], real_path[PATH_MAX];
+    char path[PATH_MAX], real_path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", src->base_dir, loc) >= (int)sizeof path)
         return ox_errf(src->err, src->errcap, ONYX_E_ARG, "tensor '%s': external path too long", name);
+#ifdef __wasi__
+    /* wasi-libc has no realpath. What a WASI program opens is bounded by the folders its host
+     * preopened; inside them, only the checks on loc above apply (symlinks are followed). */
+    memcpy(real_path, path, sizeof path);
+#else
+    char real_base[PATH_MAX];
     if (!realpath(src->base_dir, real_base) || !realpath(path, real_path))
         return ox_errf(src->err, src->errcap, ONYX_E_IO, "tensor '%s': cannot open external data '%s'", name, path);
     size_t bl = strlen(real_base);
     if (strncmp(real_path, real_base, bl) || real_path[bl] != '/')
         return ox_errf(src->err, src->errcap, ONYX_E_ARG,
                        "tensor '%s': external data '%s' resolves outside the model's folder", name, loc);
+#endif
     FILE *f = fopen(real_path, "rb");
     if (!f) return ox_errf(src->err, src->errcap, ONYX_E_IO, "tensor '%s': cannot open '%s'", name, path);
     long size = -1;
@@ -250,11 +257,16 @@ onyx_status ox_tensor_from_proto(const Onnx__TensorProto *tp, const ox_tensor_sr
     for (size_t i = 0; i < tp->n_dims; i++) c->t.dims[i] = tp->dims[i];
     int64_t n;
     size_t bytes;
-    if (!ox_shape_numel(c->t.rank, c->t.dims, &n) || !ox_shape_bytes(dt, c->t.rank, c->t.dims, &bytes)) {
+    if (!ox_shape_numel(c->t.rank, c->t.dims, &n) || !onyx_dtype_size(dt)) {
         char s[160];
         return ox_errf(src->err, src->errcap, ONYX_E_PARSE, "tensor '%s' has invalid dims %s", name,
                        ox_shape_str(s, sizeof s, c->t.rank, c->t.dims));
     }
+    /* valid dims whose bytes do not fit a size_t: a limit of 32-bit targets (WebAssembly) */
+    if (!ox_shape_bytes(dt, c->t.rank, c->t.dims, &bytes))
+        return ox_errf(src->err, src->errcap, ONYX_E_LIMIT,
+                       "tensor '%s' has %lld elements, more bytes than this platform addresses", name,
+                       (long long)n);
     int64_t limit = src->max_tensor_bytes;
     if (limit > 0 && (uint64_t)bytes > (uint64_t)limit)
         return ox_errf(src->err, src->errcap, ONYX_E_LIMIT,

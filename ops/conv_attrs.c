@@ -34,7 +34,7 @@ onyx_status ox_get_win_ints(ox_ctx *c, const char *name, int n, int64_t def, int
     for (int i = 0; i < n; i++) {
         if (a[i] < min || a[i] > OX_WIN_ATTR_MAX)
             return ox_fail(c, ONYX_E_ARG, "attribute '%s' value %lld out of range [%lld, %d]",
-                           name, (long long)a[i], (long long)min, OX_WIN_ATTR_MAX);
+                           name, (long long)a[i], (long long)min, (int)OX_WIN_ATTR_MAX);
         v[i] = a[i];
     }
     return ONYX_OK;
@@ -48,7 +48,7 @@ onyx_status ox_get_win_int(ox_ctx *c, const char *name, int64_t def, int64_t min
     *out = ox_attr_int(c, name, def);
     if (*out < min || *out > OX_WIN_ATTR_MAX)
         return ox_fail(c, ONYX_E_ARG, "attribute '%s' value %lld out of range [%lld, %d]", name,
-                       (long long)*out, (long long)min, OX_WIN_ATTR_MAX);
+                       (long long)*out, (long long)min, (int)OX_WIN_ATTR_MAX);
     return ONYX_OK;
 }
 

@@ -13,11 +13,11 @@
  * Built with IMAGE=0 (ONYX_NO_IMAGE_LIBS: no libpng, libjpeg, libwebp or OpenJPEG, as for
  * cross targets), those four formats are still recognised but refused with
  * ONYX_E_UNSUPPORTED; BMP, PNM and TIFF need no library and stay. */
-#include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
 
 #ifndef ONYX_NO_IMAGE_LIBS
+#include <setjmp.h>
 #include <jpeglib.h>
 #include <png.h>
 #endif

@@ -18,18 +18,15 @@ static bool is_half(onyx_dtype t) { return t == ONYX_DTYPE_FLOAT16 || t == ONYX_
 
 /* A float32 B known at plan time (weights) is packed once for the own SGEMM, into plan
  * memory kept with the node (ox_ctx.persist); runs then skip B's packing. Not done when A is
- * known too (the node is folded at plan time anyway). The packed product gives the same bits
- * on every run and thread count (see gemm.h). */
+ * known too (the node is folded at plan time anyway), nor with weights_in_place (the core
+ * library, and `onyx pack` measuring its arena: on a device the copy would move weights from
+ * flash into the RAM arena). The packed product gives the same bits on every run and thread
+ * count (see gemm.h). */
 static onyx_status prepack_b(ox_ctx *c, bool tb, int64_t K, int64_t N, int64_t ldb)
 {
     const onyx_tensor *a = c->in[0], *b = c->in[1];
     c->persist = NULL;
-#ifdef ONYX_CORE
-    /* The core library (firmware) keeps weights where they are, in flash: a packed copy
-     * would put them in the RAM arena, and make it differ from what `onyx pack` measures. */
-    (void)tb, (void)ldb, (void)a, (void)b, (void)K, (void)N;
-    return ONYX_OK;
-#endif
+    if (c->weights_in_place) return ONYX_OK;
     if (a->dtype != ONYX_DTYPE_FLOAT || !b->data || a->data || K <= 0 || N <= 0) return ONYX_OK;
     size_t bytes = ox_sgemm_packed_b_bytes(K, N);
     void *packed = bytes ? ox_pool_alloc(c->strings, bytes, OX_ALIGN) : NULL;

@@ -1459,7 +1459,7 @@ static onyx_status nms_setup(ox_ctx *c, nms_args *a)
         return ox_fail(c, ONYX_E_SHAPE,
                        "scores must be [num_batches, num_classes, num_boxes] matching boxes");
     if (boxes->dims[1] > INT32_MAX)
-        return ox_fail(c, ONYX_E_UNSUPPORTED, "more than %d boxes", INT32_MAX);
+        return ox_fail(c, ONYX_E_UNSUPPORTED, "more than %d boxes", (int)INT32_MAX);
     /* The selection depends on every input's value. */
     for (int i = 0; i < 5; i++)
         if (ox_opt_in(c, i) && (st = ox_need_value(c, i))) return st;

@@ -68,6 +68,8 @@ struct ox_ctx {
      * planner keeps the pointer with the node and every run (and a plan-time fold) sees it
      * again. Read-only during runs, so runs stay allocation-free and repeatable. */
     void *persist;
+    bool weights_in_place; /* onyx_session_options.weights_in_place: build no persist copies of
+                            * weights (the arena then is what the core library needs) */
     int threads;           /* threads the op may use (>= 1) */
     char *msg;             /* error message buffer */
     size_t msg_cap;

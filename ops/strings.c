@@ -5,6 +5,7 @@
  * strings are allocated from the run's string pool (c->strings), never from the heap.
  * Ops whose output shape depends on the strings (StringNormalizer drops stop words,
  * StringSplit pads to the longest split) read the input in infer via ox_need_value. */
+#include <limits.h> /* RE_DUP_MAX, where regex.h does not define it */
 #include <regex.h>
 #include <string.h>
 
@@ -347,6 +348,13 @@ static onyx_status split_run(ox_ctx *c)
 #define REGEX_ATOMS 4096 /* atoms once regcomp has copied the repeated expressions */
 #define REGEX_NEST 16    /* repeats applied to repeats (nested loops) */
 #define REGEX_DEPTH 1000 /* nested groups tracked while counting */
+/* The largest count regcomp takes, where the C library's is below RE2's 1000 (musl and
+ * wasi-libc: 255; glibc: 32767): larger ones are refused as unsupported */
+#if defined(RE_DUP_MAX) && RE_DUP_MAX < 1000
+#define RE_DUP_MAX_OR_RE2 RE_DUP_MAX
+#else
+#define RE_DUP_MAX_OR_RE2 1000
+#endif
 
 typedef struct rx_out {
     char buf[REGEX_MAX];
@@ -577,6 +585,7 @@ static const char *rx_translate(const char *p, rx_out *o, int *cflags)
     }
     rx_puts(o, "^(");
     enum { NONE, REPEAT, LAZY } after = NONE; /* what the previous token was */
+    bool over_dup = false; /* a count regcomp refuses: reported if nothing else is wrong */
     rx_size z;
     z.total = 0;
     z.depth = 0;
@@ -654,6 +663,7 @@ static const char *rx_translate(const char *p, rx_out *o, int *cflags)
                 break;
             }
             if (!end) return "repeat count above 1000";
+            over_dup |= copies - 1 > RE_DUP_MAX_OR_RE2;
             rx_putc(o, '{');
             for (; p < end; p++) rx_putc(o, *p);
             atom = false;
@@ -672,6 +682,7 @@ static const char *rx_translate(const char *p, rx_out *o, int *cflags)
         if (z.total > REGEX_ATOMS) return "pattern too large once its repeats are expanded";
         after = copies ? REPEAT : NONE;
     }
+    if (over_dup) return "repeat count above the C library's RE_DUP_MAX";
     rx_puts(o, ")$");
     return o->overflow ? "pattern too long" : NULL;
 }

@@ -103,6 +103,11 @@ typedef struct onyx_session_options {
     size_t arena_bytes;
     onyx_alloc_fn alloc;          /* NULL: the model's allocator */
     void *alloc_user;
+    int weights_in_place;         /* never copy weights into session memory: Gemm/MatMul read
+                                   * constant B where it is instead of a prepacked copy (less
+                                   * memory, somewhat slower products). Always on in the core
+                                   * library (firmware: weights stay in flash); `onyx pack` sets
+                                   * it when measuring the arena, so the figure is the core's. */
 } onyx_session_options;
 
 typedef struct onyx_model onyx_model;     /* immutable graph + weights; shareable across threads */

@@ -126,8 +126,9 @@ static bool rd_count(pk_ctx *c, size_t min_bytes, const char *what, int *out)
     if (c->st) return false;
     size_t left = (size_t)(c->end - c->p);
     if (n > INT_MAX / 2 || (size_t)n > left / min_bytes) {
-        fail(c, ONYX_E_PARSE, "packed model: %s %u at offset %llu is more than the graph section can hold", what, n,
-             at(c) - 4);
+        /* (unsigned): uint32_t is unsigned long on some 32-bit targets (arm-none-eabi) */
+        fail(c, ONYX_E_PARSE, "packed model: %s %u at offset %llu is more than the graph section can hold", what,
+             (unsigned)n, at(c) - 4);
         return false;
     }
     *out = (int)n;
@@ -139,7 +140,7 @@ static int rd_index(pk_ctx *c, int n_values, bool allow_none, const char *what)
     int32_t v = rd_i32(c, what);
     if (c->st) return -1;
     if ((v == -1 && allow_none) || (v >= 0 && v < n_values)) return v;
-    fail(c, ONYX_E_PARSE, "packed model: %s %d at offset %llu is not a value of the graph (%d values)", what, v, at(c) - 4,
+    fail(c, ONYX_E_PARSE, "packed model: %s %d at offset %llu is not a value of the graph (%d values)", what, (int)v, at(c) - 4,
          n_values);
     return -1;
 }
@@ -243,7 +244,7 @@ static const ox_const *rd_tensor(pk_ctx *c, const char *what)
     uint32_t i = rd_u32(c, what);
     if (c->st) return NULL;
     if (i >= c->n_tensors) {
-        fail(c, ONYX_E_PARSE, "packed model: %s refers to tensor %u at offset %llu; the table has %llu", what, i, at(c) - 4,
+        fail(c, ONYX_E_PARSE, "packed model: %s refers to tensor %u at offset %llu; the table has %llu", what, (unsigned)i, at(c) - 4,
              (unsigned long long)c->n_tensors);
         return NULL;
     }

@@ -76,6 +76,7 @@ ox_ctx ox_step_ctx(onyx_session *s, int i)
     c.msg_cap = sizeof s->err;
     c.need_value = -1;
     c.persist = st->persist;
+    c.weights_in_place = s->opts.weights_in_place != 0;
     c.strings = &s->plan_pool; /* plan-time results live as long as the plan; run swaps it */
     c.run_graph = ox_run_child;
     c.runtime = s;

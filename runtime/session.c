@@ -92,6 +92,9 @@ onyx_status onyx_session_create(const onyx_model *m, const onyx_session_options 
     onyx_session_options opts;
     if (o) opts = *o;
     else onyx_session_options_init(&opts);
+#ifdef ONYX_CORE
+    opts.weights_in_place = 1; /* firmware: weights stay in flash, never copied into the arena */
+#endif
     if (opts.device && strcmp(opts.device, "cpu") != 0) {
         char msg[160];
         snprintf(msg, sizeof msg, "device '%s' is not available in this build", opts.device);

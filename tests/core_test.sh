@@ -1,10 +1,10 @@
 #!/bin/sh
 # The core library (make core, docs/EMBEDDED.md): references no allocator, stdio, exit or
 # abort symbol, and a host program linking only it (tests/core/core_run.c) runs the packed
-# digits model in a fixed arena of the size `onyx pack` printed, with the CLI's results; one
-# byte less than what it used fails cleanly with ONYX_E_NOMEM. (The printed size is exact for
-# a core built like the CLI; the CLI's own Gemm weight prepacking, which the core leaves
-# out, makes it an upper bound here: docs/EMBEDDED.md.)
+# digits model in a fixed arena of the size `onyx pack` printed, with the CLI's results, using
+# exactly that size (pack measures with weights_in_place, as the core always runs, and the
+# host has the same word size); one byte less than what it used fails cleanly with
+# ONYX_E_NOMEM.
 # Prints "core: N passed, N failed".  usage: core_test.sh CLI LIBONYX_CORE_A
 set -u
 cli=$1 lib=$2
@@ -41,8 +41,8 @@ if [ -x "$tmp/core_run" ] && [ -n "$arena" ]; then
     label=$(cat tools/demo/digit_input_label.txt)
     grep -qx "class=$label" "$tmp/run.txt" && ok "core: digits classified as $label" || bad "core: $(cat "$tmp/run.txt")"
     peak=$(sed -n 's/^peak=//p' "$tmp/run.txt")
-    [ -n "$peak" ] && [ "$peak" -le "$arena" ] && ok "core: ran in the printed arena (used $peak of $arena bytes)" ||
-        bad "core: peak $peak over the printed $arena"
+    [ -n "$peak" ] && [ "$peak" -eq "$arena" ] && ok "core: used exactly the printed arena ($peak bytes)" ||
+        bad "core: used ${peak:-?} bytes, pack printed $arena"
     grep -q "^smaller arena: out of memory: " "$tmp/run.txt" && ok "core: one byte less than the peak fails cleanly" ||
         bad "core: smaller arena: $(grep smaller "$tmp/run.txt")"
     "$cli" run "$tmp/digits.onyx" --input tools/demo/digit_input.npy --opt 0 --threads 1 --output-dir "$tmp/out" > /dev/null 2>&1

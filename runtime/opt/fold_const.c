@@ -138,6 +138,7 @@ static onyx_status visit(walk *w, int i)
     c.msg_cap = sizeof msg;
     c.need_value = -1;
     c.strings = &w->tmp;
+    c.weights_in_place = true; /* the walk wants shapes: no prepacked copies of weights */
     onyx_status st = n->op->infer(&c);
     if (st == ONYX_E_NOMEM) return ox_opt_nomem(o);
     if (st) return ONYX_OK;

@@ -3,19 +3,23 @@
 # qemu-user) and the x86-64 static build (STATIC=1), and runs their tests with
 # tests/cross/run.sh. Prints each configuration's line, then "cross: N passed, N failed".
 # usage: all.sh BUILD EVERY PREFIX...    (EVERY=k: every k-th node test; MAKE: the make to use)
+#   a PREFIX may carry further make variables after commas: riscv64-linux-gnu-,RVV=1
 set -u
 build=$1 every=$2; shift 2
 make=${MAKE:-make}
 passed=0 failed=0 start=$(date +%s)
 mkdir -p "$build"
 for cfg in $(for p in "$@"; do echo "CROSS=$p"; done) STATIC=1; do
-    t0=$(date +%s) log=$build/cross-build-${cfg#*=}.log
-    if ! $make --no-print-directory -j2 BUILD="$build" "$cfg" emulated-bins > "$log" 2>&1; then
+    t0=$(date +%s) log=$build/cross-build-$(echo "${cfg#*=}" | tr ,= _-).log
+    vars=$(echo "$cfg" | tr , ' ') cfg=$(echo "$cfg" | tr , ' ')
+    # shellcheck disable=SC2086 # $vars: one or more make variables
+    if ! $make --no-print-directory -j2 BUILD="$build" $vars emulated-bins > "$log" 2>&1; then
         echo "FAIL $cfg: build failed (log: $log)"; tail -n 15 "$log"
         failed=$((failed + 1)); continue
     fi
     echo "$cfg: built in $(($(date +%s) - t0)) s"
-    res=$($make --no-print-directory BUILD="$build" "$cfg" NODE_EVERY="$every" emulated-test 2>&1)
+    # shellcheck disable=SC2086
+    res=$($make --no-print-directory BUILD="$build" $vars NODE_EVERY="$every" emulated-test 2>&1)
     printf '%s\n' "$res"
     line=$(printf '%s\n' "$res" | sed -n 's/^[^ ]*: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -n 1)
     [ -n "$line" ] || line="0 1"

@@ -1,9 +1,9 @@
 #!/bin/sh
 # One build configuration's tests with every program started through RUNNER (qemu-user for a
-# cross target; nothing for the x86-64 static build): the unit-test programs, the CLI and C
-# API tests (tests/cli_test.sh, through wrapper scripts), and the ONNX node suite
-# (tests/conformance/run.sh) with the ratchet less the tests tests/cross/known_fail.txt lists
-# for this configuration's tags. Prints "NAME: N passed, N failed".
+# cross target, node for WebAssembly: tests/wasm/run_wasi.mjs; nothing for the x86-64 static
+# build): the unit-test programs, the CLI and C API tests (tests/cli_test.sh, through wrapper
+# scripts), and the ONNX node suite (tests/conformance/run.sh) with the ratchet less the tests
+# tests/cross/known_fail.txt lists for this configuration's tags. Prints "NAME: N passed, N failed".
 # usage: run.sh NAME RUNNER TEST_BIN_DIR CLI EXAMPLE NODE_TEST_DIR OUT_DIR EVERY "TAGS"
 #   EVERY=k runs every k-th node test (in name order) only; 1 runs them all.
 #   TAGS: the configuration's tags (noimage, aarch64-linux-gnu, static …), for known_fail.txt.
@@ -21,8 +21,11 @@ start=$(date +%s)
 
 # The programs must be the target's: a host binary here would pass without testing anything.
 machine=$(readelf -h "$cli" 2>/dev/null | sed -n 's/^ *Machine: *//p')
+# not ELF: a WebAssembly module starts with the bytes \0asm
+[ -n "$machine" ] || [ "$(head -c 4 "$cli" | od -An -c | tr -d ' ')" != '\0asm' ] || machine=WebAssembly
 case " $tags " in
 *" static "*) if readelf -l "$cli" | grep -q INTERP; then bad "$cli is not statically linked"; else passed=$((passed + 1)); fi ;;
+*" wasm32-wasi "*) if [ "$machine" = WebAssembly ]; then passed=$((passed + 1)); else bad "$cli is not a WebAssembly module"; fi ;;
 esac
 if [ -n "$runner" ] && [ "$machine" = "Advanced Micro Devices X86-64" ]; then bad "$cli is an x86-64 program"; fi
 echo "$name: $(basename "$cli") for $machine${runner:+, run by '$runner'}"

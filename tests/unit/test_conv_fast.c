@@ -1,7 +1,7 @@
-/* test_conv_fast.c — the float convolution paths (1x1 GEMM, depthwise direct and AVX2,
- * im2col + GEMM, grouped) against the double direct loop on many shapes; the bias +
- * activation epilogue against double formulas, portable and AVX2; results bit-identical at 1,
- * 2 and 4 threads. */
+/* test_conv_fast.c — the float convolution paths (1x1 GEMM, depthwise direct and AVX2 or
+ * NEON, im2col + GEMM, grouped) against the double direct loop on many shapes; the bias +
+ * activation epilogue against double formulas, portable and AVX2 or NEON; results
+ * bit-identical at 1, 2 and 4 threads. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +57,13 @@ static void test_activations(void)
         const float bias = 0.25f;
         memcpy(yp, x, sizeof x);
         memcpy(yv, x, sizeof x);
-        /* odd lengths: the AVX2 loop's tail */
+        /* odd lengths: the vector loop's tail */
         ox_act_bias_f32_portable(&a, bias, yp, N_ACT_INPUTS - 3);
-        CHECK(ox_act_bias_f32_avx2(&a, bias, yv, N_ACT_INPUTS - 3) == have_avx2);
-        if (!have_avx2) memcpy(yv, yp, sizeof yp);
+        /* the vector loop of this build: AVX2 (x86-64 CPUs with it) or NEON (AArch64, not Gelu) */
+        bool vec = ox_act_bias_f32_avx2(&a, bias, yv, N_ACT_INPUTS - 3);
+        CHECK(vec == have_avx2);
+        if (!vec) vec = ox_act_bias_res_f32_neon(&a, bias, NULL, yv, N_ACT_INPUTS - 3);
+        if (!vec) memcpy(yv, yp, sizeof yp);
         int bad = 0;
         for (int i = 0; i < N_ACT_INPUTS - 3; i++) {
             const double want = ref_act(&a, (double)(x[i] + bias));
@@ -69,12 +72,12 @@ static void test_activations(void)
                 bool ok = isnan(want) ? isnan(got) : isinf(want) ? got == want
                                                                   : fabs(got - want) <= 2e-6 * fabs(want) + 1e-7;
                 if (!ok && bad++ < 3)
-                    fprintf(stderr, "act %d %s: x %g want %.9g got %.9g\n", k, which ? "avx2" : "portable",
+                    fprintf(stderr, "act %d %s: x %g want %.9g got %.9g\n", k, which ? "vector" : "portable",
                             (double)(x[i] + bias), want, got);
             }
         }
         CHECK_MSG(bad == 0, "activation %d: %d wrong", k, bad);
-        for (int i = N_ACT_INPUTS - 3; i < N_ACT_INPUTS; i++) CHECK(yp[i] == x[i] && (!have_avx2 || yv[i] == x[i]));
+        for (int i = N_ACT_INPUTS - 3; i < N_ACT_INPUTS; i++) CHECK(yp[i] == x[i] && yv[i] == x[i]);
     }
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tmp_path.h"
 #include "onyx.h"
 
 /* ---- files written by numpy 2.3 (generated once with the venv's numpy) ------------------ */
@@ -124,7 +125,7 @@ static const unsigned char np_empty[] = {
 
 /* ---- temp files ------------------------------------------------------------------------- */
 
-static char tmp_dir[256];
+static char tmp_dir_path[256];
 static char created[64][320];
 static int n_created;
 
@@ -139,7 +140,7 @@ static const char *tmp_path(const char *name)
         fprintf(stderr, "test_npy: too many temp files\n");
         exit(1);
     }
-    snprintf(created[n_created], sizeof created[0], "%s/%s", tmp_dir, name);
+    snprintf(created[n_created], sizeof created[0], "%s/%s", tmp_dir_path, name);
     return created[n_created++];
 }
 
@@ -525,9 +526,7 @@ static void test_alloc_failures(void)
 
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/onyx-npy-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmp_dir)) {
+    if (!tmp_dir(tmp_dir_path, sizeof tmp_dir_path, "onyx-npy")) {
         fprintf(stderr, "test_npy: cannot create a temp dir\n");
         return 1;
     }
@@ -539,6 +538,6 @@ int main(void)
     test_byte_flips();
     test_alloc_failures();
     for (int i = 0; i < n_created; i++) remove(created[i]);
-    rmdir(tmp_dir);
+    rmdir(tmp_dir_path);
     return check_report("npy");
 }

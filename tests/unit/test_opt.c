@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "opt_builder.h"
+#include "tmp_path.h"
 
 /* ---- clean-up passes ------------------------------------------------------------------- */
 
@@ -324,11 +325,10 @@ static void test_bodies_pin_values(void)
 /* Saves m, reloads it and compares output 0 with m's at opt level 0. */
 static void check_save_reload(const onyx_model *m, const onyx_tensor *in, size_t n_in, size_t n_out)
 {
-    char path[] = "/tmp/onyx_test_opt_XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd < 0) return;
-    close(fd);
+    char path[512];
+    const bool made = tmp_file(path, sizeof path, "onyx_test_opt");
+    CHECK(made);
+    if (!made) return;
     onyx_error err;
     onyx_model *back = NULL;
     CHECK(onyx_model_save_file(m, path, &err) == ONYX_OK);
@@ -412,9 +412,8 @@ static void test_alloc_failures(void)
         onyx_session_free(s);
     }
     CHECK_MSG(bad == 0, "%ld of %ld failed session allocations misbehaved", bad, calls);
-    char path[] = "/tmp/onyx_test_opt_XXXXXX";
-    int fd = mkstemp(path);
-    if (fd >= 0) close(fd);
+    char path[512];
+    CHECK(tmp_file(path, sizeof path, "onyx_test_opt"));
     c.fail_at = 0;
     start = c.calls;
     CHECK(onyx_model_save_file(b.m, path, &err) == ONYX_OK);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "tmp_path.h"
 #include "onyx.h"
 
 static void roundtrip(const char *path, const onyx_tensor *t, const char *name)
@@ -29,9 +30,8 @@ static void roundtrip(const char *path, const onyx_tensor *t, const char *name)
 
 int main(void)
 {
-    char path[] = "/tmp/onyx_test_pb_XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
+    char path[512];
+    CHECK(tmp_file(path, sizeof path, "onyx_test_pb"));
 
     float f[6] = {1.5f, -2, 0, 3.25f, -0.0f, 1e30f};
     onyx_tensor tf = {ONYX_DTYPE_FLOAT, 2, {2, 3}, f};

@@ -2,7 +2,9 @@
  * reference: every instruction-set variant this CPU runs, edge sizes around the microkernel
  * tile (MR x NR) and the K block, all transpose combinations, alpha/beta (beta == 0 with NaN
  * in C), padded leading dimensions; bit-identical results for 1, 2 and 4 threads; the
- * prepacked-B path equal to the unpacked one bit for bit; ox_sgemm's public entry. */
+ * prepacked-B path equal to the unpacked one bit for bit; the WebAssembly SIMD128 variant
+ * (no FMA) equal to the generic one bit for bit, the FMA variants (AVX2, NEON, RVV) to a
+ * scalar fmaf model bit for bit; ox_sgemm's public entry. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +17,13 @@ typedef struct shape {
     int64_t M, N, K;
 } shape;
 
-/* MR is 4 (generic) or 6 (AVX2), NR 16, the K block at most 256. */
+/* MR x NR is 4 x 16 (generic), 6 x 16 (AVX2), 8 x 12 (NEON), 7 x 16 (RVV) or 6 x 8
+ * (WebAssembly); the K block at most 256. */
 static const shape shapes[] = {
     {1, 1, 1},    {1, 16, 7},   {3, 17, 5},    {4, 15, 256},  {5, 31, 257},  {6, 16, 255},
     {7, 33, 64},  {11, 48, 9},  {13, 47, 513}, {2, 100, 300}, {1, 70, 1030}, {37, 5, 40},
-    {64, 64, 64}, {61, 130, 3}, {130, 20, 260}, {25, 1, 600},
+    {64, 64, 64}, {61, 130, 3}, {130, 20, 260}, {25, 1, 600}, {8, 12, 10},   {9, 13, 17},
+    {15, 11, 33}, {16, 24, 100}, {14, 25, 3},
 };
 
 static float frand(unsigned *s)
@@ -143,6 +147,110 @@ static void test_threads_big(ox_sgemm_isa isa)
     }
 }
 
+/* A variant without fused multiply-add (WebAssembly SIMD128) rounds each product and each sum
+ * as the plain C kernel does, in the same order, whatever its tile: its results, unpacked and
+ * with B prepacked, must be the generic kernel's bit for bit. */
+static void test_same_as_generic(ox_sgemm_isa isa)
+{
+    unsigned seed = 4321u;
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        const shape s = shapes[si];
+        for (int t = 0; t < 4; t++) {
+            const bool ta = t & 1, tb = t & 2;
+            const int64_t lda = ta ? s.M : s.K, ldb = tb ? s.K : s.N, nc = s.M * s.N;
+            float *A = malloc(sizeof(float) * (size_t)(s.M * s.K));
+            float *B = malloc(sizeof(float) * (size_t)(s.K * s.N));
+            float *CG = malloc(sizeof(float) * (size_t)nc), *CV = malloc(sizeof(float) * (size_t)nc);
+            float *CP = malloc(sizeof(float) * (size_t)nc);
+            size_t pbytes = ox_sgemm_packed_b_bytes_with(isa, s.K, s.N);
+            void *pb = aligned_alloc(64, (pbytes + 63) / 64 * 64);
+            if (!A || !B || !CG || !CV || !CP || !pb) {
+                CHECK(!"out of memory");
+                free(A), free(B), free(CG), free(CV), free(CP), free(pb);
+                return;
+            }
+            for (int64_t x = 0; x < s.M * s.K; x++) A[x] = frand(&seed);
+            for (int64_t x = 0; x < s.K * s.N; x++) B[x] = frand(&seed);
+            ox_sgemm_pack_b_with(isa, tb, s.K, s.N, B, ldb, pb);
+            for (size_t p = 0; p < sizeof params / sizeof *params; p++) {
+                const float alpha = params[p][0], beta = params[p][1];
+                for (int64_t x = 0; x < nc; x++) CG[x] = beta == 0 ? NAN : frand(&seed);
+                memcpy(CV, CG, sizeof(float) * (size_t)nc);
+                memcpy(CP, CG, sizeof(float) * (size_t)nc);
+                ox_sgemm_with(OX_SGEMM_GENERIC, ta, tb, s.M, s.N, s.K, alpha, A, lda, B, ldb, beta,
+                              CG, s.N, 1);
+                ox_sgemm_with(isa, ta, tb, s.M, s.N, s.K, alpha, A, lda, B, ldb, beta, CV, s.N, 1);
+                ox_sgemm_packed(ta, s.M, s.N, s.K, alpha, A, lda, pb, beta, CP, s.N, 1);
+                CHECK_MSG(!memcmp(CG, CV, sizeof(float) * (size_t)nc) &&
+                              !memcmp(CG, CP, sizeof(float) * (size_t)nc),
+                          "isa %d shape %zu trans %d alpha %g beta %g: bits differ from generic",
+                          (int)isa, si, t, alpha, beta);
+            }
+            free(A), free(B), free(CG), free(CV), free(CP), free(pb);
+        }
+    }
+}
+
+/* What the FMA variants (AVX2, NEON, RVV) compute for one C element, as scalar fmaf: for each
+ * K block in order (blocks as equal as possible, none over OX_SGEMM_KC_MAX: the driver's
+ * split), one running fused sum from 0, then C = alpha * sum (beta == 0), or beta * C (not
+ * multiplied for beta == 1) + alpha * sum fused; beta is 1 after the first block. */
+static float fused_ref(bool ta, bool tb, shape s, const float *A, int64_t lda, const float *B,
+                       int64_t ldb, int64_t i, int64_t j, float alpha, float beta, float c)
+{
+    const int64_t nk = (s.K + OX_SGEMM_KC_MAX - 1) / OX_SGEMM_KC_MAX, kc = (s.K + nk - 1) / nk;
+    for (int64_t k0 = 0; k0 < s.K; k0 += kc) {
+        float acc = 0;
+        for (int64_t k = k0; k < s.K && k < k0 + kc; k++) {
+            const float a = ta ? A[k * lda + i] : A[i * lda + k];
+            acc = fmaf(a, tb ? B[j * ldb + k] : B[k * ldb + j], acc);
+        }
+        const float b = k0 == 0 ? beta : 1.0f;
+        c = b == 0 ? alpha * acc : fmaf(acc, alpha, b == 1 ? c : b * c);
+    }
+    return c;
+}
+
+/* The FMA variants give fused_ref's bits whatever their tile, so also each other's: a model
+ * runs to the same bits on x86-64 with AVX2, AArch64 and RISC-V with V. */
+static void test_same_as_fused(ox_sgemm_isa isa)
+{
+    unsigned seed = 8765u;
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        const shape s = shapes[si];
+        for (int t = 0; t < 4; t++) {
+            const bool ta = t & 1, tb = t & 2;
+            const int64_t lda = ta ? s.M : s.K, ldb = tb ? s.K : s.N, nc = s.M * s.N;
+            float *A = malloc(sizeof(float) * (size_t)(s.M * s.K));
+            float *B = malloc(sizeof(float) * (size_t)(s.K * s.N));
+            float *C0 = malloc(sizeof(float) * (size_t)nc), *CV = malloc(sizeof(float) * (size_t)nc);
+            if (!A || !B || !C0 || !CV) {
+                CHECK(!"out of memory");
+                free(A), free(B), free(C0), free(CV);
+                return;
+            }
+            for (int64_t x = 0; x < s.M * s.K; x++) A[x] = frand(&seed);
+            for (int64_t x = 0; x < s.K * s.N; x++) B[x] = frand(&seed);
+            for (size_t p = 0; p < sizeof params / sizeof *params; p++) {
+                const float alpha = params[p][0], beta = params[p][1];
+                for (int64_t x = 0; x < nc; x++) C0[x] = beta == 0 ? NAN : frand(&seed);
+                memcpy(CV, C0, sizeof(float) * (size_t)nc);
+                ox_sgemm_with(isa, ta, tb, s.M, s.N, s.K, alpha, A, lda, B, ldb, beta, CV, s.N, 2);
+                int64_t bad = 0;
+                for (int64_t x = 0; x < nc; x++) {
+                    const float want = fused_ref(ta, tb, s, A, lda, B, ldb, x / s.N, x % s.N, alpha,
+                                                 beta, C0[x]);
+                    bad += memcmp(&want, &CV[x], sizeof want) != 0;
+                }
+                CHECK_MSG(bad == 0, "isa %d shape %zu trans %d alpha %g beta %g: %lld of %lld "
+                          "differ from the fused reference", (int)isa, si, t, alpha, beta,
+                          (long long)bad, (long long)nc);
+            }
+            free(A), free(B), free(C0), free(CV);
+        }
+    }
+}
+
 /* alpha == 0 and K == 0 read neither A nor B: C = beta * C (zeros for beta == 0). */
 static void test_degenerate(void)
 {
@@ -161,6 +269,14 @@ int main(void)
 {
     CHECK(ox_sgemm_isa_supported(OX_SGEMM_GENERIC));
     CHECK(ox_sgemm_isa_supported(ox_sgemm_isa_best()));
+    /* the vector kernel is the default wherever the build's target has it */
+#if defined(__aarch64__) && defined(__ARM_NEON)
+    CHECK(ox_sgemm_isa_best() == OX_SGEMM_NEON);
+#elif defined(__riscv_vector)
+    CHECK(ox_sgemm_isa_best() == OX_SGEMM_RVV);
+#elif defined(__wasm_simd128__)
+    CHECK(ox_sgemm_isa_best() == OX_SGEMM_WASM);
+#endif
     for (int isa = 0; isa < OX_SGEMM_ISA_COUNT; isa++) {
         if (!ox_sgemm_isa_supported((ox_sgemm_isa)isa)) {
             printf("test_sgemm: variant %d not supported by this CPU, skipped\n", isa);
@@ -168,6 +284,9 @@ int main(void)
         }
         test_isa((ox_sgemm_isa)isa);
         test_threads_big((ox_sgemm_isa)isa);
+        if (isa == OX_SGEMM_WASM) test_same_as_generic((ox_sgemm_isa)isa);
+        if (isa == OX_SGEMM_AVX2 || isa == OX_SGEMM_NEON || isa == OX_SGEMM_RVV)
+            test_same_as_fused((ox_sgemm_isa)isa);
     }
     test_degenerate();
     return check_report("test_sgemm");

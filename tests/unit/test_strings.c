@@ -2,6 +2,9 @@
  * stop words, StringSplit's Python-style splitting, StringConcat broadcasting, the RE2 to
  * POSIX translation of RegexFullMatch, TfIdfVectorizer's weighting modes, and error paths
  * (statuses and messages naming the node). */
+#include <limits.h>
+#include <regex.h>
+
 #include "check.h"
 #include "node_case.h"
 
@@ -208,7 +211,12 @@ static void test_regex(void)
     nc_free(&k);
     CHECK(regex_status("(((((((((((((((a*)*)*)*)*)*)*)*)*)*)*)*)*)*)*)*", &k) == ONYX_OK);
     nc_free(&k);
+#if defined(RE_DUP_MAX) && RE_DUP_MAX < 1000 /* musl, wasi-libc: regcomp takes counts to 255 */
+    CHECK(regex_status("((((((((((a+)+)+)+)+)+)+)+)+)+)|(ab){1000}|x{1000}", &k) == ONYX_E_UNSUPPORTED &&
+          nc_msg_has(&k, "RE_DUP_MAX"));
+#else
     CHECK(regex_status("((((((((((a+)+)+)+)+)+)+)+)+)+)|(ab){1000}|x{1000}", &k) == ONYX_OK);
+#endif
     nc_free(&k);
     nc_init(&k, "", "RegexFullMatch", 20, 1, 1);
     nc_in(&k, 0, ONYX_DTYPE_STRING, 1, &one, (const char *[]){"a"});

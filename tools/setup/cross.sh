@@ -5,8 +5,11 @@
 # are not installed: Debian 12 has none for riscv64, and multiarch libc packages next to the
 # cross toolchain make threaded programs hang under qemu-user.
 # usage: cross.sh PREFIX DIR      e.g. cross.sh aarch64-linux-gnu- .cache/cross/aarch64-linux-gnu
+#   CROSS_CC, CROSS_AR: the compiler and archiver commands when they are not PREFIXgcc and
+#   PREFIXar (WebAssembly: CROSS_CC="clang --target=wasm32-wasi" CROSS_AR=llvm-ar)
 set -eu
 prefix=$1 dir=$2
+cc=${CROSS_CC:-${prefix}gcc} ar=${CROSS_AR:-${prefix}ar}
 [ -f "$dir/lib/libprotobuf-c.a" ] && [ -f "$dir/include/protobuf-c/protobuf-c.h" ] && exit 0
 
 version=$(dpkg-query -W -f '${Version}' libprotobuf-c-dev 2>/dev/null || true)
@@ -40,8 +43,9 @@ tree=$(ls -d "$src"/protobuf-c-"${version%-*}" 2>/dev/null)
 
 mkdir -p "$dir/include/protobuf-c" "$dir/lib"
 cp "$tree/protobuf-c/protobuf-c.h" "$dir/include/protobuf-c/"
-"${prefix}gcc" -O2 -fPIC -I"$tree" -c "$tree/protobuf-c/protobuf-c.c" -o "$dir/lib/protobuf-c.o"
+# shellcheck disable=SC2086 # $cc may carry flags
+$cc -O2 -fPIC -I"$tree" -c "$tree/protobuf-c/protobuf-c.c" -o "$dir/lib/protobuf-c.o"
 rm -f "$dir/lib/libprotobuf-c.a"
-"${prefix}ar" rcs "$dir/lib/libprotobuf-c.a" "$dir/lib/protobuf-c.o"
+$ar rcs "$dir/lib/libprotobuf-c.a" "$dir/lib/protobuf-c.o"
 rm -f "$dir/lib/protobuf-c.o"
 echo "cross.sh: protobuf-c $version built for ${prefix%-} in $dir"

@@ -14,12 +14,15 @@ if [ "$onnx" != 0 ]; then
     [ -n "$cross" ] && { dpkg-query -W libprotobuf-c-dev >/dev/null 2>&1 || missing="$missing libprotobuf-c-dev"; }
     [ -n "$cross" ] || have_header protobuf-c/protobuf-c.h || missing="$missing libprotobuf-c-dev"
 fi
-if [ -n "$cross" ]; then
+case "$cross" in
+wasm32-*) # clang, wasm-ld, wasi-libc and node instead of a gcc cross toolchain and qemu
+    sh tools/setup/wasm_deps.sh || exit 1 ;;
+?*)
     # Debian names the cross compiler after the triple (gcc-aarch64-linux-gnu); libc and
     # libgomp for the target come with it. qemu-user runs the target's programs.
     command -v "${cross}gcc" >/dev/null 2>&1 || missing="$missing gcc-${cross%-}"
-    command -v "qemu-${cross%%-*}" >/dev/null 2>&1 || missing="$missing qemu-user"
-fi
+    command -v "qemu-${cross%%-*}" >/dev/null 2>&1 || missing="$missing qemu-user" ;;
+esac
 if [ "$blas" = openblas ]; then
     have_header cblas.h || [ -f /usr/include/x86_64-linux-gnu/cblas.h ] || missing="$missing libopenblas-dev"
 fi
@@ -32,8 +35,11 @@ if [ "$image" != 0 ]; then
         missing="$missing libopenjp2-7-dev"
 fi
 case "${CC:-cc}" in
+# clang for a cross target (RVV=1) needs nothing more: it generates code for every target
+# Debian's LLVM supports, the gcc cross toolchain above gives it libc, and it builds without
+# OpenMP (no libomp for the target)
 *clang*) command -v "${CC}" >/dev/null 2>&1 || missing="$missing clang"
-         have_header omp.h || missing="$missing libomp-dev" ;;
+         [ -n "$cross" ] || have_header omp.h || missing="$missing libomp-dev" ;;
 esac
 command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$missing python3-venv"
@@ -41,7 +47,11 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$missing python3
 # the target's protobuf-c runtime, once its compiler is there
 cross_protobuf() {
     [ -n "$cross" ] && [ "$onnx" != 0 ] || return 0
-    sh tools/setup/cross.sh "$cross" ".cache/cross/${cross%-}"
+    case "$cross" in # clang is WebAssembly's compiler, llvm-ar its archiver (cross.sh)
+    wasm32-*) CROSS_CC="${CC:-clang} --target=${cross%-}" CROSS_AR=llvm-ar \
+                  sh tools/setup/cross.sh "$cross" ".cache/cross/${cross%-}" ;;
+    *) sh tools/setup/cross.sh "$cross" ".cache/cross/${cross%-}" ;;
+    esac
 }
 
 [ -z "$missing" ] && { cross_protobuf; exit; }
