@@ -140,7 +140,7 @@ LDLIBS += $(PROTOBUF_LIBS) $(IMAGE_LIBS)
 # ONNX=0 leaves out every file that needs protobuf-c; no_onnx.c stands in for their public
 # functions. IMAGE=0 leaves out the codecs and tools that need image libraries (no_vision.c
 # stands in for the image commands; image_codec.c keeps the formats it reads itself).
-ONNX_ONLY_SRC  := onnx/load.c onnx/nesting.c onnx/tensor_proto.c onnx/value_pb.c onnx/write.c
+ONNX_ONLY_SRC  := onnx/file_map.c onnx/load.c onnx/nesting.c onnx/split.c onnx/tensor_proto.c onnx/value_pb.c onnx/write.c
 IMAGE_ONLY_SRC := ops/image_codec_extra.c tools/img_io.c tools/img_preprocess.c tools/vision.c tools/draw.c \
                   tools/detect_post.c tools/cmd_classify.c tools/cmd_detect.c tools/cmd_img2img.c
 LEFT_OUT := $(if $(filter 0,$(ONNX)),$(ONNX_ONLY_SRC),onnx/no_onnx.c) $(if $(filter 0,$(IMAGE)),$(IMAGE_ONLY_SRC),tools/no_vision.c)

@@ -326,6 +326,7 @@ void ox_sgemm_pack_b_with(ox_sgemm_isa isa, bool trans_b, int64_t K, int64_t N, 
 {
     const ox_sgemm_kernel *kn = kernel_for(isa);
     packed_head h = {PACKED_MAGIC, (uint32_t)kn->isa, K, N};
+    memset(packed, 0, PACKED_DATA); /* every byte written: callers need not zero the block */
     memcpy(packed, &h, sizeof h);
     float *dst = (float *)(void *)((char *)packed + PACKED_DATA); /* 64-byte aligned */
     for (int64_t j0 = 0; j0 < N; j0 += kn->nr)

@@ -24,6 +24,9 @@ typedef struct load_ctx {
     size_t unsupported_len; /* bytes of the unsupported-op list written into err */
     int64_t n_nodes;        /* across all graphs, for the node limit */
     int inline_counter;
+    const ox_model_split *split; /* the main graph's initializers, still encoded (split.c) */
+    ox_pb_alloc *pb;
+    const ox_file_bytes *file;   /* where split's slices live, if a file */
 } load_ctx;
 
 /* One attribute as bound at a call site: its (possibly renamed) name and proto. */
@@ -476,6 +479,27 @@ static onyx_status finish_nodes(load_ctx *c, ox_graph *g, const pending_node *pe
     return ONYX_OK;
 }
 
+static onyx_status add_initializer(load_ctx *c, ox_graph *g, const Onnx__TensorProto *tp)
+{
+    int v = ox_graph_value(g, str_or_empty(tp->name));
+    if (v < 0) return nomem(c);
+    if (g->values[v].init) return fail(c, ONYX_E_ARG, "initializer '%s' is defined twice", g->values[v].name);
+    return ox_tensor_from_proto(tp, &c->src, &c->m->pool, &g->values[v].init);
+}
+
+/* Decodes one initializer of the split model, converts it and lets its bytes go. */
+static onyx_status stream_initializer(load_ctx *c, ox_graph *g, ox_slice s)
+{
+    Onnx__TensorProto *tp = ox_tensor_proto_unpack_aliased(s, c->pb);
+    if (!tp)
+        return c->pb->failed ? nomem(c)
+                             : fail(c, ONYX_E_PARSE, "not a valid ONNX model (an initializer does not decode)");
+    onyx_status st = add_initializer(c, g, tp);
+    ox_tensor_proto_free_aliased(tp, c->pb);
+    if (c->file) ox_file_bytes_done(c->file, s);
+    return st;
+}
+
 static onyx_status convert_graph(load_ctx *c, const Onnx__GraphProto *gp, ox_graph *parent, ox_graph **out)
 {
     ox_pool *pool = &c->m->pool;
@@ -485,13 +509,11 @@ static onyx_status convert_graph(load_ctx *c, const Onnx__GraphProto *gp, ox_gra
     if (!g || !(g->name = ox_pool_strdup(pool, str_or_empty(gp->name)))) return nomem(c);
     onyx_status st;
 
-    for (size_t i = 0; i < gp->n_initializer; i++) {
-        const Onnx__TensorProto *tp = gp->initializer[i];
-        int v = ox_graph_value(g, str_or_empty(tp->name));
-        if (v < 0) return nomem(c);
-        if (g->values[v].init) return fail(c, ONYX_E_ARG, "initializer '%s' is defined twice", g->values[v].name);
-        if ((st = ox_tensor_from_proto(tp, &c->src, pool, &g->values[v].init))) return st;
-    }
+    for (size_t i = 0; i < gp->n_initializer; i++)
+        if ((st = add_initializer(c, g, gp->initializer[i]))) return st;
+    if (gp == c->mp->graph && c->split)
+        for (size_t i = 0; i < c->split->n_inits; i++)
+            if ((st = stream_initializer(c, g, c->split->inits[i]))) return st;
     for (size_t i = 0; i < gp->n_sparse_initializer; i++) {
         const Onnx__SparseTensorProto *sp = gp->sparse_initializer[i];
         const char *name = sp->values ? str_or_empty(sp->values->name) : "";
@@ -557,9 +579,8 @@ static onyx_status convert_graph(load_ctx *c, const Onnx__GraphProto *gp, ox_gra
 /* ---- entry points ---------------------------------------------------------------------- */
 
 static onyx_status load_proto(onyx_model *m, const Onnx__ModelProto *mp, const char *base_dir, char *err,
-                              size_t errcap)
+                              size_t errcap, load_ctx c)
 {
-    load_ctx c = {0};
     c.m = m;
     c.mp = mp;
     c.err = err;
@@ -593,9 +614,11 @@ static onyx_status load_proto(onyx_model *m, const Onnx__ModelProto *mp, const c
 }
 
 /* Decodes the protobuf (every allocation through the model's allocator), converts it, and
- * frees the protobuf: the model keeps only its own IR and weights. */
-static onyx_status load_buffer(const void *buf, size_t len, const char *base_dir, const onyx_load_options *o,
-                               onyx_model **out, onyx_error *err)
+ * frees the protobuf: the model keeps only its own IR and weights. The main graph's
+ * initializers are decoded one at a time when the model splits (split.c); file, if set, holds
+ * buf and gets each initializer's bytes back once converted. */
+static onyx_status load_buffer(const void *buf, size_t len, const ox_file_bytes *file, const char *base_dir,
+                               const onyx_load_options *o, onyx_model **out, onyx_error *err)
 {
     char msg[1024] = "";
     *out = NULL;
@@ -616,15 +639,25 @@ static onyx_status load_buffer(const void *buf, size_t len, const char *base_dir
     }
     ox_pb_alloc pb;
     ox_pb_alloc_init(&pb, &m->alloc);
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(&pb.pa, len, buf);
-    onyx_status st;
-    if (!mp) {
+    ox_model_split split;
+    onyx_status st = ox_onnx_split(buf, len, &m->alloc, &split);
+    bool streamed = st == ONYX_OK;
+    Onnx__ModelProto *mp = NULL;
+    if (st == ONYX_E_NOMEM)
+        ox_errf(msg, sizeof msg, ONYX_E_NOMEM, "out of memory decoding the model");
+    else if (!(mp = streamed ? onnx__model_proto__unpack(&pb.pa, split.skeleton_len, split.skeleton)
+                             : onnx__model_proto__unpack(&pb.pa, len, buf))) {
         st = pb.failed ? ox_errf(msg, sizeof msg, ONYX_E_NOMEM, "out of memory decoding the model")
                        : ox_errf(msg, sizeof msg, ONYX_E_PARSE, "not a valid ONNX model (protobuf decoding failed)");
     } else {
-        st = load_proto(m, mp, base_dir, msg, sizeof msg);
+        load_ctx c = {0};
+        c.split = streamed ? &split : NULL;
+        c.pb = &pb;
+        c.file = file;
+        st = load_proto(m, mp, base_dir, msg, sizeof msg, c);
         onnx__model_proto__free_unpacked(mp, &pb.pa);
     }
+    if (streamed) ox_onnx_split_free(&split, &m->alloc);
     if (st) {
         ox_error_set(err, st, msg);
         onyx_model_free(m);
@@ -642,7 +675,7 @@ onyx_status onyx_model_load_memory(const void *buf, size_t len, const onyx_load_
         return ONYX_E_ARG;
     }
     if (ox_is_packed(buf, len)) return ox_packed_load_copy(buf, len, o, out, err);
-    return load_buffer(buf, len, NULL, o, out, err);
+    return load_buffer(buf, len, NULL, NULL, o, out, err);
 }
 
 onyx_status onyx_model_load_file(const char *path, const onyx_load_options *o, onyx_model **out, onyx_error *err)
@@ -656,16 +689,15 @@ onyx_status onyx_model_load_file(const char *path, const onyx_load_options *o, o
     ox_load_options_resolve(o, &r);
     ox_allocator a = ox_allocator_make(r.alloc, r.alloc_user);
     char msg[512];
-    uint8_t *buf;
-    size_t len;
-    onyx_status st = ox_read_file(path, &a, r.max_total_bytes, &buf, &len, msg, sizeof msg);
+    ox_file_bytes file;
+    onyx_status st = ox_file_bytes_open(path, &a, r.max_total_bytes, &file, msg, sizeof msg);
     if (st) {
         ox_error_set(err, st, msg);
         return st;
     }
-    if (ox_is_packed(buf, len)) {
-        st = ox_packed_load_copy(buf, len, o, out, err);
-        ox_free(&a, buf, len + 1);
+    if (ox_is_packed(file.data, file.len)) {
+        st = ox_packed_load_copy(file.data, file.len, o, out, err);
+        ox_file_bytes_close(&file, &a);
         return st;
     }
     char dir[PATH_MAX];
@@ -673,7 +705,7 @@ onyx_status onyx_model_load_file(const char *path, const onyx_load_options *o, o
     char *slash = strrchr(dir, '/');
     if (slash) *slash = 0;
     else snprintf(dir, sizeof dir, ".");
-    st = load_buffer(buf, len, dir, o, out, err);
-    ox_free(&a, buf, len + 1);
+    st = load_buffer(file.data, file.len, &file, dir, o, out, err);
+    ox_file_bytes_close(&file, &a);
     return st;
 }

@@ -42,6 +42,41 @@ onyx_status ox_model_write_file(const onyx_model *m, const ox_graph *g, const ch
  * messages recurse (graphs in attributes, nested type protos); a value above limit means
  * "deeper than limit", -1 malformed wire data. Run before decoding: the decoder recurses. */
 int ox_onnx_nesting(const void *buf, size_t len, int limit);
+/* A stretch of the encoded model. */
+typedef struct ox_slice {
+    const uint8_t *p;
+    size_t len;
+} ox_slice;
+
+/* A ModelProto split for streaming (split.c): the model without the main graph's
+ * initializers, and where each of those initializers is encoded, in file order. */
+typedef struct ox_model_split {
+    uint8_t *skeleton;
+    size_t skeleton_len;
+    ox_slice *inits;
+    size_t n_inits;
+} ox_model_split;
+/* ONYX_OK, ONYX_E_NOMEM, or ONYX_E_UNSUPPORTED when the wire data is malformed or unusual
+ * enough that the model should be decoded whole; nothing stays allocated unless ONYX_OK. */
+onyx_status ox_onnx_split(const void *buf, size_t len, const ox_allocator *a, ox_model_split *out);
+void ox_onnx_split_free(ox_model_split *s, const ox_allocator *a);
+/* Decodes one encoded TensorProto with raw_data pointing into s instead of copied; NULL when
+ * malformed or out of memory (pb->failed). Free with ox_tensor_proto_free_aliased. */
+Onnx__TensorProto *ox_tensor_proto_unpack_aliased(ox_slice s, ox_pb_alloc *pb);
+void ox_tensor_proto_free_aliased(Onnx__TensorProto *tp, ox_pb_alloc *pb);
+
+/* A file's bytes, mapped read-only where possible (file_map.c), else read. */
+typedef struct ox_file_bytes {
+    uint8_t *data;
+    size_t len;
+    bool mapped;
+} ox_file_bytes;
+onyx_status ox_file_bytes_open(const char *path, const ox_allocator *a, int64_t max_bytes, ox_file_bytes *out,
+                               char *err, size_t errcap);
+/* The caller is done with s (inside f): mapped pages wholly inside it may be given back. */
+void ox_file_bytes_done(const ox_file_bytes *f, ox_slice s);
+void ox_file_bytes_close(ox_file_bytes *f, const ox_allocator *a);
+
 /* Reads and decodes a protobuf file; NULL with *st and msg set on failure. pb->a must be set;
  * free the message with protobuf_c_message_free_unpacked(m, &pb->pa). */
 ProtobufCMessage *ox_unpack_file(const char *path, const ProtobufCMessageDescriptor *desc, const onyx_load_options *o,

@@ -290,7 +290,9 @@ onyx_status ox_tensor_from_proto(const Onnx__TensorProto *tp, const ox_tensor_sr
     FILE *ext = NULL;
     onyx_status st = external ? open_external(tp, src, want, &ext) : ONYX_OK;
     if (st) return st;
-    uint8_t *data = ox_pool_alloc(pool, bytes ? bytes : 1, OX_ALIGN);
+    /* raw bytes of a whole-byte type overwrite every byte: skip the zeroing pass */
+    bool whole = (external || tp->has_raw_data) && sub_byte_bits(dt) >= 8 && want == bytes && bytes;
+    uint8_t *data = whole ? ox_pool_alloc_uninit(pool, bytes, OX_ALIGN) : ox_pool_alloc(pool, bytes ? bytes : 1, OX_ALIGN);
     if (!data) {
         if (ext) fclose(ext);
         return ox_errf(src->err, src->errcap, ONYX_E_NOMEM, "out of memory for tensor '%s' (%zu bytes)", name, bytes);

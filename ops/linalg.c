@@ -29,7 +29,7 @@ static onyx_status prepack_b(ox_ctx *c, bool tb, int64_t K, int64_t N, int64_t l
     if (c->weights_in_place) return ONYX_OK;
     if (a->dtype != ONYX_DTYPE_FLOAT || !b->data || a->data || K <= 0 || N <= 0) return ONYX_OK;
     size_t bytes = ox_sgemm_packed_b_bytes(K, N);
-    void *packed = bytes ? ox_pool_alloc(c->strings, bytes, OX_ALIGN) : NULL;
+    void *packed = bytes ? ox_pool_alloc_uninit(c->strings, bytes, OX_ALIGN) : NULL; /* packing writes all */
     if (!packed) return ox_fail(c, ONYX_E_NOMEM, "out of memory packing B (%zu bytes)", bytes);
     ox_sgemm_pack_b(tb, K, N, b->data, ldb, packed);
     c->persist = packed;

@@ -103,7 +103,7 @@ void ox_pool_init(ox_pool *p, ox_allocator a, size_t limit)
     p->limit = limit;
 }
 
-void *ox_pool_alloc(ox_pool *p, size_t n, size_t align)
+void *ox_pool_alloc_uninit(ox_pool *p, size_t n, size_t align)
 {
     if (align < 8) align = 8;
     if (n == 0) n = 1;
@@ -114,7 +114,6 @@ void *ox_pool_alloc(ox_pool *p, size_t n, size_t align)
         if (off <= c->size && n <= c->size - off) {
             c->used = off + n;
             p->used += n;
-            memset(c->data + off, 0, n);
             return c->data + off;
         }
     }
@@ -127,8 +126,14 @@ void *ox_pool_alloc(ox_pool *p, size_t n, size_t align)
     c->next = p->head;
     p->head = c;
     p->used += n;
-    memset(c->data, 0, n);
     return c->data;
+}
+
+void *ox_pool_alloc(ox_pool *p, size_t n, size_t align)
+{
+    void *d = ox_pool_alloc_uninit(p, n, align);
+    if (d) memset(d, 0, n ? n : 1);
+    return d;
 }
 
 void *ox_pool_array(ox_pool *p, size_t count, size_t size)

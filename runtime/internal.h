@@ -53,6 +53,8 @@ typedef struct ox_pool {
 
 void ox_pool_init(ox_pool *p, ox_allocator a, size_t limit);
 void *ox_pool_alloc(ox_pool *p, size_t n, size_t align); /* zeroed; NULL on failure */
+/* Not zeroed: for blocks the caller overwrites whole (a large constant's data). */
+void *ox_pool_alloc_uninit(ox_pool *p, size_t n, size_t align);
 void *ox_pool_array(ox_pool *p, size_t count, size_t size); /* overflow-checked */
 char *ox_pool_strndup(ox_pool *p, const char *s, size_t n);
 char *ox_pool_strdup(ox_pool *p, const char *s);

@@ -6,6 +6,7 @@
 #include "check.h"
 #include "onnx.pb-c.h"
 #include "onyx.h"
+#include "tmp_path.h"
 
 /* ---- building models with the generated protobuf-c structs ------------------------------ */
 
@@ -354,6 +355,105 @@ static void test_claimed_sizes(void)
     CHECK(load(&b, &m, &err) == ONYX_E_PARSE && strstr(err.message, "invalid dims"));
 }
 
+/* ---- the main graph's initializers decoded one at a time (onnx/split.c) ------------------ */
+
+static size_t append_field(uint8_t *dst, uint32_t field, const uint8_t *bytes, size_t n)
+{
+    uint8_t tmp[24], *pos = tmp + sizeof tmp;
+    put_varint(&pos, n);
+    put_varint(&pos, (uint64_t)field << 3 | 2);
+    size_t head = (size_t)(tmp + sizeof tmp - pos);
+    memcpy(dst, pos, head);
+    memcpy(dst + head, bytes, n);
+    return head + n;
+}
+
+/* y = x + w over 4096 floats, with w stored as an initializer whose raw_data field appears
+ * twice (protobuf keeps the last: `last`); with split_graph the initializer travels in a
+ * second ModelProto.graph field, which a decoder merges into the first. With corrupt the
+ * TensorProto ends in a key no decoder accepts. */
+static uint8_t *encode_streamed(const float *first, const float *last, size_t n, bool split_graph, bool corrupt,
+                                size_t *len)
+{
+    builder b;
+    int64_t d[1] = {(int64_t)n};
+    b_init(&b, 13);
+    b_input(&b, "x", 1, d);
+    Onnx__TensorProto *w = b_init_f32(&b, "w", 1, d, first, n);
+    b_node(&b, "Add", s_xw, 2, s_y, 1);
+    b_output(&b, "y");
+    b.graph.n_initializer = 0;
+    size_t wl = onnx__tensor_proto__get_packed_size(w), gl = onnx__graph_proto__get_packed_size(&b.graph);
+    b.model.graph = NULL;
+    size_t ml = onnx__model_proto__get_packed_size(&b.model), bytes = n * sizeof(float);
+    uint8_t *t = malloc(wl + bytes + 16), *g = malloc(gl + wl + bytes + 32), *out = malloc(ml + gl + wl + bytes + 64);
+    onnx__tensor_proto__pack(w, t);
+    wl += append_field(t + wl, 9, (const uint8_t *)last, bytes); /* TensorProto.raw_data again */
+    if (corrupt) t[wl++] = 0x0f;                                   /* a key of wire type 7 */
+    onnx__graph_proto__pack(&b.graph, g);
+    size_t o = onnx__model_proto__pack(&b.model, out);
+    if (split_graph) {
+        o += append_field(out + o, 7, g, gl);          /* ModelProto.graph: the nodes */
+        gl = append_field(g, 5, t, wl);                /* GraphProto.initializer only */
+    } else {
+        gl += append_field(g + gl, 5, t, wl);
+    }
+    o += append_field(out + o, 7, g, gl);
+    free(t);
+    free(g);
+    *len = o;
+    return out;
+}
+
+static bool adds(onyx_model *m, const float *x, const float *w, size_t n)
+{
+    onyx_session *s = NULL;
+    onyx_error err;
+    if (onyx_session_create(m, NULL, &s, &err) != ONYX_OK) return false;
+    onyx_tensor in = {ONYX_DTYPE_FLOAT, 1, {(int64_t)n}, (void *)(uintptr_t)x}, out;
+    bool ok = onyx_session_run(s, &in, 1, &out, 1) == ONYX_OK && out.dims[0] == (int64_t)n;
+    for (size_t i = 0; ok && i < n; i++) ok = ((const float *)out.data)[i] == x[i] + w[i];
+    onyx_session_free(s);
+    return ok;
+}
+
+static void test_streamed_initializers(void)
+{
+    enum { N = 4096 }; /* 16 KB: pages wholly inside it are given back after conversion */
+    static float x[N], first[N], last[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)i * 0.25f;
+        first[i] = -1.0f;
+        last[i] = (float)(i % 97) - 40.0f;
+    }
+    for (int split_graph = 0; split_graph < 2; split_graph++) {
+        size_t len;
+        uint8_t *buf = encode_streamed(first, last, N, split_graph, false, &len);
+        onyx_model *m = NULL;
+        onyx_error err;
+        CHECK_MSG(onyx_model_load_memory(buf, len, NULL, &m, &err) == ONYX_OK, "%s", err.message);
+        CHECK_MSG(m && adds(m, x, last, N), "memory, split graph %d", split_graph);
+        onyx_model_free(m);
+        m = NULL;
+        /* from a file: mapped, pages released as initializers convert */
+        char path[256];
+        FILE *f = tmp_file(path, sizeof path, "onyx-stream") ? fopen(path, "wb") : NULL;
+        CHECK(f && fwrite(buf, 1, len, f) == len);
+        if (f) fclose(f);
+        CHECK_MSG(onyx_model_load_file(path, NULL, &m, &err) == ONYX_OK, "%s", err.message);
+        CHECK_MSG(m && adds(m, x, last, N), "file, split graph %d", split_graph);
+        onyx_model_free(m);
+        m = NULL;
+        /* cut inside the initializer: refused as malformed, by the streamed decoder or whole */
+        CHECK(onyx_model_load_memory(buf, len - 100, NULL, &m, &err) == ONYX_E_PARSE && !m);
+        remove(path);
+        free(buf);
+        buf = encode_streamed(first, last, N, split_graph, true, &len);
+        CHECK_MSG(onyx_model_load_memory(buf, len, NULL, &m, &err) == ONYX_E_PARSE && !m, "%s", err.message);
+        free(buf);
+    }
+}
+
 static void test_nesting(void)
 {
     CHECK(load_nested(3) != ONYX_E_LIMIT);        /* shallow: not refused for its depth */
@@ -367,5 +467,6 @@ int main(void)
     test_errors();
     test_nesting();
     test_claimed_sizes();
+    test_streamed_initializers();
     return check_report("loader");
 }
