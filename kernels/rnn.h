@@ -73,12 +73,19 @@ typedef struct ox_rnn_io {
     const void *x, *w, *r, *b, *p, *h0, *c0;
     const int32_t *lens;
     void *y, *yh, *yc;
+    const void *packed; /* float32 only, may be NULL: W and R as ox_rnn_pack left them */
 } ox_rnn_io;
 
 /* Gates per cell: 1, 3 or 4. */
 int ox_rnn_gates(ox_rnn_kind kind);
 /* Elements of the work buffer a call needs; false if the count overflows int64. */
 bool ox_rnn_work_elems(const ox_rnn_desc *d, int64_t *n);
+
+/* Constant float32 weights packed once (at plan time) instead of on every call: bytes for
+ * ox_rnn_pack (0 if the size overflows), then the packing of W and R into dst (64-byte
+ * aligned). The packed product gives the bits the call would have given packing itself. */
+size_t ox_rnn_packed_bytes(const ox_rnn_desc *d);
+void ox_rnn_pack(const ox_rnn_desc *d, const float *w, const float *r, void *dst);
 
 void ox_rnn_f32(const ox_rnn_desc *d, const ox_rnn_io *io, float *work);
 void ox_rnn_f64(const ox_rnn_desc *d, const ox_rnn_io *io, double *work);

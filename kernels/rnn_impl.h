@@ -86,8 +86,8 @@ typedef struct RNN_NAME(rnn_run) {
     RNN_T *bias;     /* [GH]: Wb + Rb (GRU with linear_before_reset: Wb only for gate h) */
     RNN_T *rbh;      /* [H]: GRU's Rb of gate h (linear_before_reset) */
 #ifdef RNN_PACKED_R
-    void *packed_r;  /* R^T of the first step GEMM's gates, packed (64-byte aligned) */
-    void *packed_rh; /* GRU with a late reset: R^T of gate h, packed */
+    const void *packed_r;  /* R^T of the first step GEMM's gates, packed (64-byte aligned) */
+    const void *packed_rh; /* GRU with a late reset: R^T of gate h, packed */
 #endif
 } RNN_NAME(rnn_run);
 
@@ -330,6 +330,11 @@ void RNN_NAME(ox_rnn)(const ox_rnn_desc *d, const ox_rnn_io *io, RNN_T *work)
 
     RNN_T *xw = work, *gates = xw + S * B * DGH, *h = gates + B * GH, *c = h + B * H;
     RNN_T *rh = c + B * H, *bias = rh + B * H, *rbh = bias + GH;
+#ifdef RNN_PACKED_R
+    if (I > 0 && io->packed)
+        ox_sgemm_packed(false, S * B, DGH, I, 1, io->x, I, io->packed, 0, xw, DGH, d->threads);
+    else
+#endif
     if (I > 0)
         RNN_GEMM(false, true, S * B, DGH, I, 1, io->x, I, io->w, I, 0, xw, DGH, d->threads);
     else
@@ -347,10 +352,15 @@ void RNN_NAME(ox_rnn)(const ox_rnn_desc *d, const ox_rnn_io *io, RNN_T *work)
         const bool late = d->kind == OX_RNN_GRU && !d->linear_before_reset;
         const int64_t n1 = late ? 2 * H : GH;
         const size_t first = (ox_sgemm_packed_b_bytes(H, n1) + 63) / 64 * 64;
-        u.packed_r = work + at;
-        u.packed_rh = (char *)u.packed_r + first;
-        ox_sgemm_pack_b(true, H, n1, u.r, H, u.packed_r);
-        if (late) ox_sgemm_pack_b(true, H, H, u.r + 2 * H * H, H, u.packed_rh);
+        if (io->packed) { /* packed once at plan time */
+            packed_r_at(d, io->packed, dir, &u.packed_r, &u.packed_rh);
+        } else {
+            void *own = work + at, *own_h = (char *)own + first;
+            ox_sgemm_pack_b(true, H, n1, u.r, H, own);
+            if (late) ox_sgemm_pack_b(true, H, H, u.r + 2 * H * H, H, own_h);
+            u.packed_r = own;
+            u.packed_rh = own_h;
+        }
 #endif
         RNN_NAME(run_direction)(&u);
     }

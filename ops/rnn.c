@@ -277,6 +277,24 @@ static onyx_status scratch_elems(ox_ctx *c, const ox_rnn_desc *d, int64_t *n)
     return ONYX_OK;
 }
 
+/* float32 W and R known at plan time (weights) are packed for the GEMMs once, into memory
+ * kept with the node, instead of on every run (see linalg.c's prepack_b for when not). */
+static onyx_status prepack(ox_ctx *c, const ox_rnn_desc *d)
+{
+    const onyx_tensor *w = c->in[IN_W], *r = c->in[IN_R];
+    c->persist = NULL;
+    if (c->weights_in_place || !c->strings || c->in[IN_X]->dtype != ONYX_DTYPE_FLOAT || !w->data || !r->data ||
+        c->in[IN_X]->data)
+        return ONYX_OK;
+    const size_t bytes = ox_rnn_packed_bytes(d);
+    if (!bytes) return ONYX_OK;
+    void *packed = ox_pool_alloc(c->strings, bytes, OX_ALIGN);
+    if (!packed) return ox_fail(c, ONYX_E_NOMEM, "out of memory packing W and R (%zu bytes)", bytes);
+    ox_rnn_pack(d, w->data, r->data, packed);
+    c->persist = packed;
+    return ONYX_OK;
+}
+
 static onyx_status rnn_infer(ox_ctx *c, ox_rnn_kind kind)
 {
     ox_rnn_desc d;
@@ -298,7 +316,7 @@ static onyx_status rnn_infer(ox_ctx *c, ox_rnn_kind kind)
     const size_t es = t == ONYX_DTYPE_DOUBLE ? sizeof(double) : sizeof(float);
     if ((uint64_t)n > SIZE_MAX / es) return ox_fail(c, ONYX_E_LIMIT, "scratch size overflows");
     c->scratch_bytes = (size_t)n * es;
-    return ONYX_OK;
+    return prepack(c, &d);
 }
 
 /* ---- run -------------------------------------------------------------------------------- */
@@ -358,7 +376,8 @@ static onyx_status rnn_run(ox_ctx *c, ox_rnn_kind kind)
     for (int k = 0; k < 3; k++) out[k] = k < c->n_out && c->out[k] ? c->out[k]->data : NULL;
     const ox_rnn_io io = {.x = in[IN_X], .w = in[IN_W], .r = in[IN_R], .b = in[IN_B],
                           .p = in[IN_P], .h0 = in[IN_H0], .c0 = in[IN_C0], .lens = in[IN_LENS],
-                          .y = out[OUT_Y], .yh = out[OUT_YH], .yc = out[OUT_YC]};
+                          .y = out[OUT_Y], .yh = out[OUT_YH], .yc = out[OUT_YC],
+                          .packed = t == ONYX_DTYPE_FLOAT ? c->persist : NULL};
     if (t == ONYX_DTYPE_DOUBLE)
         ox_rnn_f64(&d, &io, c->scratch);
     else
