@@ -45,6 +45,26 @@ static onyx_status run_model(const onyx_model *m, float *out, const onyx_session
     return st;
 }
 
+/* Loads the packed model with every allocation in an arena of n bytes and runs it (out may
+ * be NULL); *peak gets the arena's high-water mark. */
+static onyx_status run_in_arena(const void *packed, size_t size, uint8_t *arena, size_t n,
+                                const onyx_session_options *so, float *out, size_t *peak)
+{
+    onyx_arena ar;
+    onyx_arena_init(&ar, arena, n);
+    onyx_load_options lo;
+    onyx_load_options_init(&lo);
+    lo.alloc = onyx_arena_alloc;
+    lo.alloc_user = &ar;
+    onyx_model *m = NULL;
+    onyx_error err;
+    onyx_status st = onyx_model_load_packed(packed, size, &lo, &m, &err);
+    if (!st) st = run_model(m, out, so);
+    onyx_model_free(m);
+    *peak = ar.peak;
+    return st;
+}
+
 /* Loads packed bytes; the status, with the message in err. */
 static onyx_status load(const void *b, size_t n, onyx_error *err)
 {
@@ -239,69 +259,25 @@ static void test_arena(const uint8_t *packed, size_t size)
 
     /* the digits model in a fixed arena: find what it needs, then every smaller arena fails
      * with a clean status (every allocation failure path of load, plan and run) */
-    size_t cap = 1 << 22, need = 0;
+    size_t cap = 1 << 22, need = 0, peak = 0;
     uint8_t *arena = malloc(cap);
     onyx_session_options so;
     onyx_session_options_init(&so);
     so.opt_level = 0;
     so.threads = 1;
-    for (size_t n = cap;; n = need - 1) {
-        onyx_arena ar;
-        onyx_arena_init(&ar, arena, n);
-        onyx_load_options lo;
-        onyx_load_options_init(&lo);
-        lo.alloc = onyx_arena_alloc;
-        lo.alloc_user = &ar;
-        onyx_model *m = NULL;
-        onyx_error err;
-        float got[10];
-        onyx_status st = onyx_model_load_packed(packed, size, &lo, &m, &err);
-        if (!st) st = run_model(m, got, &so);
-        onyx_model_free(m);
-        if (n == cap) {
-            CHECK(st == ONYX_OK && !memcmp(got, want, sizeof want));
-            need = ar.peak;
-            continue;
-        }
-        CHECK(st == ONYX_E_NOMEM);
-        break;
-    }
+    float got[10];
+    CHECK(run_in_arena(packed, size, arena, cap, &so, got, &need) == ONYX_OK && !memcmp(got, want, sizeof want));
+    CHECK(run_in_arena(packed, size, arena, need - 1, &so, got, &peak) == ONYX_E_NOMEM);
     /* weights_in_place (how the core library always runs, and what onyx pack measures): the
      * Gemms read their weights where they are instead of prepacked copies in the arena, so the
      * run needs less for the same results */
-    {
-        onyx_session_options wi = so;
-        wi.weights_in_place = 1;
-        onyx_arena ar;
-        onyx_arena_init(&ar, arena, cap);
-        onyx_load_options lo;
-        onyx_load_options_init(&lo);
-        lo.alloc = onyx_arena_alloc;
-        lo.alloc_user = &ar;
-        onyx_model *m = NULL;
-        onyx_error err;
-        float got[10];
-        onyx_status st = onyx_model_load_packed(packed, size, &lo, &m, &err);
-        if (!st) st = run_model(m, got, &wi);
-        onyx_model_free(m);
-        CHECK(st == ONYX_OK && !memcmp(got, want, sizeof want));
-        CHECK_MSG(ar.peak < need, "in place %zu bytes, prepacked %zu", ar.peak, need);
-    }
+    onyx_session_options wi = so;
+    wi.weights_in_place = 1;
+    CHECK(run_in_arena(packed, size, arena, cap, &wi, got, &peak) == ONYX_OK && !memcmp(got, want, sizeof want));
+    CHECK_MSG(peak < need, "in place %zu bytes, prepacked %zu", peak, need);
     int clean = 0, tries = 0;
-    for (size_t n = 0; n < need; n += 97, tries++) {
-        onyx_arena ar;
-        onyx_arena_init(&ar, arena, n);
-        onyx_load_options lo;
-        onyx_load_options_init(&lo);
-        lo.alloc = onyx_arena_alloc;
-        lo.alloc_user = &ar;
-        onyx_model *m = NULL;
-        onyx_error err;
-        onyx_status st = onyx_model_load_packed(packed, size, &lo, &m, &err);
-        if (!st) st = run_model(m, NULL, &so);
-        clean += st == ONYX_E_NOMEM;
-        onyx_model_free(m);
-    }
+    for (size_t n = 0; n < need; n += 97, tries++)
+        clean += run_in_arena(packed, size, arena, n, &so, NULL, &peak) == ONYX_E_NOMEM;
     CHECK_MSG(clean == tries, "%d of %d short arenas failed with ONYX_E_NOMEM", clean, tries);
     free(arena);
 }

@@ -147,6 +147,50 @@ static void test_threads_big(ox_sgemm_isa isa)
     }
 }
 
+/* One sweep's operands for shape s and transpose case t (bit 0: A, bit 1: B): random A and
+ * B, and n_c buffers for C, all of M x N. */
+typedef struct operands {
+    bool ta, tb;
+    int64_t lda, ldb, nc;
+    float *A, *B, *C[3];
+} operands;
+
+static void operands_free(operands *o)
+{
+    free(o->A);
+    free(o->B);
+    for (int i = 0; i < 3; i++) free(o->C[i]);
+}
+
+static bool operands_make(operands *o, shape s, int t, int n_c, unsigned *seed)
+{
+    memset(o, 0, sizeof *o);
+    o->ta = t & 1;
+    o->tb = t & 2;
+    o->lda = o->ta ? s.M : s.K;
+    o->ldb = o->tb ? s.K : s.N;
+    o->nc = s.M * s.N;
+    o->A = malloc(sizeof(float) * (size_t)(s.M * s.K));
+    o->B = malloc(sizeof(float) * (size_t)(s.K * s.N));
+    bool ok = o->A && o->B;
+    for (int i = 0; i < n_c; i++) ok = (o->C[i] = malloc(sizeof(float) * (size_t)o->nc)) && ok;
+    if (!ok) {
+        CHECK(!"out of memory");
+        operands_free(o);
+        return false;
+    }
+    for (int64_t x = 0; x < s.M * s.K; x++) o->A[x] = frand(seed);
+    for (int64_t x = 0; x < s.K * s.N; x++) o->B[x] = frand(seed);
+    return true;
+}
+
+/* C[0] set up for beta (NaN where beta == 0 must ignore it), copied into C[1 .. n_c-1]. */
+static void fill_c(operands *o, float beta, int n_c, unsigned *seed)
+{
+    for (int64_t x = 0; x < o->nc; x++) o->C[0][x] = beta == 0 ? NAN : frand(seed);
+    for (int i = 1; i < n_c; i++) memcpy(o->C[i], o->C[0], sizeof(float) * (size_t)o->nc);
+}
+
 /* A variant without fused multiply-add (WebAssembly SIMD128) rounds each product and each sum
  * as the plain C kernel does, in the same order, whatever its tile: its results, unpacked and
  * with B prepacked, must be the generic kernel's bit for bit. */
@@ -156,37 +200,31 @@ static void test_same_as_generic(ox_sgemm_isa isa)
     for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
         const shape s = shapes[si];
         for (int t = 0; t < 4; t++) {
-            const bool ta = t & 1, tb = t & 2;
-            const int64_t lda = ta ? s.M : s.K, ldb = tb ? s.K : s.N, nc = s.M * s.N;
-            float *A = malloc(sizeof(float) * (size_t)(s.M * s.K));
-            float *B = malloc(sizeof(float) * (size_t)(s.K * s.N));
-            float *CG = malloc(sizeof(float) * (size_t)nc), *CV = malloc(sizeof(float) * (size_t)nc);
-            float *CP = malloc(sizeof(float) * (size_t)nc);
+            operands o;
+            if (!operands_make(&o, s, t, 3, &seed)) return;
             size_t pbytes = ox_sgemm_packed_b_bytes_with(isa, s.K, s.N);
             void *pb = aligned_alloc(64, (pbytes + 63) / 64 * 64);
-            if (!A || !B || !CG || !CV || !CP || !pb) {
+            if (!pb) {
                 CHECK(!"out of memory");
-                free(A), free(B), free(CG), free(CV), free(CP), free(pb);
+                operands_free(&o);
                 return;
             }
-            for (int64_t x = 0; x < s.M * s.K; x++) A[x] = frand(&seed);
-            for (int64_t x = 0; x < s.K * s.N; x++) B[x] = frand(&seed);
-            ox_sgemm_pack_b_with(isa, tb, s.K, s.N, B, ldb, pb);
+            ox_sgemm_pack_b_with(isa, o.tb, s.K, s.N, o.B, o.ldb, pb);
+            const size_t bytes = sizeof(float) * (size_t)o.nc;
             for (size_t p = 0; p < sizeof params / sizeof *params; p++) {
                 const float alpha = params[p][0], beta = params[p][1];
-                for (int64_t x = 0; x < nc; x++) CG[x] = beta == 0 ? NAN : frand(&seed);
-                memcpy(CV, CG, sizeof(float) * (size_t)nc);
-                memcpy(CP, CG, sizeof(float) * (size_t)nc);
-                ox_sgemm_with(OX_SGEMM_GENERIC, ta, tb, s.M, s.N, s.K, alpha, A, lda, B, ldb, beta,
-                              CG, s.N, 1);
-                ox_sgemm_with(isa, ta, tb, s.M, s.N, s.K, alpha, A, lda, B, ldb, beta, CV, s.N, 1);
-                ox_sgemm_packed(ta, s.M, s.N, s.K, alpha, A, lda, pb, beta, CP, s.N, 1);
-                CHECK_MSG(!memcmp(CG, CV, sizeof(float) * (size_t)nc) &&
-                              !memcmp(CG, CP, sizeof(float) * (size_t)nc),
+                fill_c(&o, beta, 3, &seed);
+                ox_sgemm_with(OX_SGEMM_GENERIC, o.ta, o.tb, s.M, s.N, s.K, alpha, o.A, o.lda, o.B, o.ldb,
+                              beta, o.C[0], s.N, 1);
+                ox_sgemm_with(isa, o.ta, o.tb, s.M, s.N, s.K, alpha, o.A, o.lda, o.B, o.ldb, beta, o.C[1],
+                              s.N, 1);
+                ox_sgemm_packed(o.ta, s.M, s.N, s.K, alpha, o.A, o.lda, pb, beta, o.C[2], s.N, 1);
+                CHECK_MSG(!memcmp(o.C[0], o.C[1], bytes) && !memcmp(o.C[0], o.C[2], bytes),
                           "isa %d shape %zu trans %d alpha %g beta %g: bits differ from generic",
                           (int)isa, si, t, alpha, beta);
             }
-            free(A), free(B), free(CG), free(CV), free(CP), free(pb);
+            free(pb);
+            operands_free(&o);
         }
     }
 }
@@ -219,34 +257,24 @@ static void test_same_as_fused(ox_sgemm_isa isa)
     for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
         const shape s = shapes[si];
         for (int t = 0; t < 4; t++) {
-            const bool ta = t & 1, tb = t & 2;
-            const int64_t lda = ta ? s.M : s.K, ldb = tb ? s.K : s.N, nc = s.M * s.N;
-            float *A = malloc(sizeof(float) * (size_t)(s.M * s.K));
-            float *B = malloc(sizeof(float) * (size_t)(s.K * s.N));
-            float *C0 = malloc(sizeof(float) * (size_t)nc), *CV = malloc(sizeof(float) * (size_t)nc);
-            if (!A || !B || !C0 || !CV) {
-                CHECK(!"out of memory");
-                free(A), free(B), free(C0), free(CV);
-                return;
-            }
-            for (int64_t x = 0; x < s.M * s.K; x++) A[x] = frand(&seed);
-            for (int64_t x = 0; x < s.K * s.N; x++) B[x] = frand(&seed);
+            operands o;
+            if (!operands_make(&o, s, t, 2, &seed)) return;
             for (size_t p = 0; p < sizeof params / sizeof *params; p++) {
                 const float alpha = params[p][0], beta = params[p][1];
-                for (int64_t x = 0; x < nc; x++) C0[x] = beta == 0 ? NAN : frand(&seed);
-                memcpy(CV, C0, sizeof(float) * (size_t)nc);
-                ox_sgemm_with(isa, ta, tb, s.M, s.N, s.K, alpha, A, lda, B, ldb, beta, CV, s.N, 2);
+                fill_c(&o, beta, 2, &seed);
+                ox_sgemm_with(isa, o.ta, o.tb, s.M, s.N, s.K, alpha, o.A, o.lda, o.B, o.ldb, beta, o.C[1],
+                              s.N, 2);
                 int64_t bad = 0;
-                for (int64_t x = 0; x < nc; x++) {
-                    const float want = fused_ref(ta, tb, s, A, lda, B, ldb, x / s.N, x % s.N, alpha,
-                                                 beta, C0[x]);
-                    bad += memcmp(&want, &CV[x], sizeof want) != 0;
+                for (int64_t x = 0; x < o.nc; x++) {
+                    const float want = fused_ref(o.ta, o.tb, s, o.A, o.lda, o.B, o.ldb, x / s.N, x % s.N,
+                                                 alpha, beta, o.C[0][x]);
+                    bad += memcmp(&want, &o.C[1][x], sizeof want) != 0;
                 }
                 CHECK_MSG(bad == 0, "isa %d shape %zu trans %d alpha %g beta %g: %lld of %lld "
                           "differ from the fused reference", (int)isa, si, t, alpha, beta,
-                          (long long)bad, (long long)nc);
+                          (long long)bad, (long long)o.nc);
             }
-            free(A), free(B), free(C0), free(CV);
+            operands_free(&o);
         }
     }
 }
