@@ -216,12 +216,12 @@ FUZZ_SECONDS ?= 60
 REPLAY_BIN   := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/replay-%)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(OBJ)/fuzz/fuzz-%)
 
-$(OBJ)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_tensor_file.h $(LIB_A)
+$(OBJ)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_tensor_file.h tests/fuzz/fuzz_run_once.h $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(LIB_A) $(LDFLAGS) $(LDLIBS)
 
-$(OBJ)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_tensor_file.h $(LIB_A)
+$(OBJ)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_tensor_file.h tests/fuzz/fuzz_run_once.h $(LIB_A)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ tests/fuzz/fuzz_$*.c $(LIB_A) $(LDFLAGS) $(LDLIBS)
