@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,4 +150,81 @@ void cli_format_dims(int rank, const int64_t *dims, char *buf, size_t cap)
         append(buf, cap, &n, dim);
     }
     append(buf, cap, &n, "]");
+}
+
+/* ---- binding --input arguments to graph inputs ------------------------------------------ */
+
+static void list_input_names(const onyx_model *m, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < onyx_model_input_count(m) && n < cap; i++) {
+        onyx_value_info vi;
+        if (onyx_model_input_info(m, i, &vi) == ONYX_OK) {
+            int w = snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", vi.name);
+            if (w > 0) n += (size_t)w;
+        }
+    }
+}
+
+static long input_index(const onyx_model *m, const char *name, size_t len)
+{
+    for (size_t i = 0; i < onyx_model_input_count(m); i++) {
+        onyx_value_info vi;
+        if (onyx_model_input_info(m, i, &vi) == ONYX_OK && strlen(vi.name) == len && memcmp(vi.name, name, len) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+static bool file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+int cli_bind_inputs(const onyx_model *m, const char **inputs, int n_inputs, bool all_required, const char **paths)
+{
+    size_t n = onyx_model_input_count(m);
+    char names[1024];
+    list_input_names(m, names, sizeof names);
+    bool *positional = calloc((size_t)n_inputs + 1, sizeof *positional);
+    if (!positional) return cli_error("out of memory");
+    int rc = CLI_EXIT_OK;
+    for (int k = 0; k < n_inputs && !rc; k++) {
+        // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): parse_args set inputs[k]
+        const char *arg = inputs[k], *eq = strchr(arg, '=');
+        long idx = eq ? input_index(m, arg, (size_t)(eq - arg)) : -1;
+        if (idx >= 0) {
+            if (paths[idx]) rc = cli_error("input '%.*s' is bound twice", (int)(eq - arg), arg);
+            paths[idx] = eq + 1;
+        } else if (eq && !file_exists(arg)) {
+            rc = cli_error("no graph input named '%.*s' (the inputs are: %s)", (int)(eq - arg), arg, names);
+        } else {
+            positional[k] = true;
+        }
+    }
+    size_t next = 0;
+    for (int k = 0; k < n_inputs && !rc; k++) {
+        if (!positional[k]) continue;
+        while (next < n && paths[next]) next++;
+        if (next == n) {
+            rc = cli_error("too many inputs: '%s' has nowhere to go (the model has %zu: %s)", inputs[k], n, names);
+            break;
+        }
+        paths[next] = inputs[k];
+    }
+    free(positional);
+    if (rc || !all_required) return rc;
+    char missing[1024] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < sizeof missing; i++) {
+        onyx_value_info vi;
+        if (paths[i] || onyx_model_input_info(m, i, &vi) != ONYX_OK) continue;
+        int w = snprintf(missing + len, sizeof missing - len, "%s'%s'", len ? ", " : "", vi.name);
+        if (w > 0) len += (size_t)w;
+    }
+    if (missing[0]) return cli_error("missing inputs: %s (bind them with --input NAME=PATH)", missing);
+    return CLI_EXIT_OK;
 }

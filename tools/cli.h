@@ -55,6 +55,11 @@ int cli_flag_value(int argc, char **argv, int *i, const char *flag, const char *
 /* Parses a decimal int in [lo, hi] for `flag`; prints an error and returns false if not. */
 bool cli_parse_int(const char *flag, const char *s, int lo, int hi, int *out);
 
+/* Decides which file feeds each graph input of m from the --input arguments: NAME=PATH by
+ * name, the others in graph order; an argument with '=' whose prefix names no input is a
+ * plain path if such a file exists. paths has an entry per graph input, NULL until bound.
+ * With all_required an input left unbound is an error; otherwise the caller fills it. */
+int cli_bind_inputs(const onyx_model *m, const char **inputs, int n_inputs, bool all_required, const char **paths);
 /* Reads a tensor from a .npy or .pb file (chosen by extension) with default limits;
  * release with onyx_tensor_free(t, NULL). */
 onyx_status cli_read_tensor(const char *path, onyx_tensor *t, onyx_error *err);

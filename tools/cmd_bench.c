@@ -68,39 +68,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static long input_index(const onyx_model *m, const char *name, size_t len)
-{
-    for (size_t i = 0; i < onyx_model_input_count(m); i++) {
-        onyx_value_info vi;
-        if (onyx_model_input_info(m, i, &vi) == ONYX_OK && strlen(vi.name) == len && memcmp(vi.name, name, len) == 0)
-            return (long)i;
-    }
-    return -1;
-}
-
-/* NAME=PATH binds by name (when NAME is a graph input); other arguments fill the inputs
- * not yet bound, in graph order. Inputs left unbound are generated. */
-static int bind_inputs(const onyx_model *m, const bench_args *a, const char **paths)
-{
-    size_t n = onyx_model_input_count(m), next = 0;
-    for (int pass = 0; pass < 2; pass++) { /* named first, so positional ones skip them */
-        for (int k = 0; k < a->n_inputs; k++) {
-            // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): parse_args set inputs[k]
-            const char *arg = a->inputs[k], *eq = strchr(arg, '=');
-            long idx = eq ? input_index(m, arg, (size_t)(eq - arg)) : -1;
-            if (pass == 0 && idx >= 0) {
-                if (paths[idx]) return cli_error("input '%.*s' is bound twice", (int)(eq - arg), arg);
-                paths[idx] = eq + 1;
-            } else if (pass == 1 && idx < 0) {
-                while (next < n && paths[next]) next++;
-                if (next == n) return cli_error("too many inputs: '%s' has nowhere to go (the model has %zu)", arg, n);
-                paths[next] = arg;
-            }
-        }
-    }
-    return CLI_EXIT_OK;
-}
-
 static uint64_t splitmix64(uint64_t *state)
 {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
@@ -263,7 +230,7 @@ int cmd_bench(int argc, char **argv)
     const char **paths = calloc(n_in + 1, sizeof *paths);
     onyx_tensor *in = calloc(n_in + 1, sizeof *in);
     if (!paths || !in) rc = cli_error("out of memory");
-    if (!rc) rc = bind_inputs(m, &a, paths);
+    if (!rc) rc = cli_bind_inputs(m, a.inputs, a.n_inputs, false, paths);
     if (!rc) rc = prepare_inputs(m, paths, in);
     if (!rc) rc = bench_model(m, &a, in);
     for (size_t i = 0; in && i < n_in; i++) onyx_tensor_free(&in[i], NULL);

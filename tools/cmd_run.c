@@ -52,83 +52,6 @@ static int parse_args(int argc, char **argv, run_args *a)
     return CLI_EXIT_OK;
 }
 
-static void list_input_names(const onyx_model *m, char *buf, size_t cap)
-{
-    size_t n = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < onyx_model_input_count(m) && n < cap; i++) {
-        onyx_value_info vi;
-        if (onyx_model_input_info(m, i, &vi) == ONYX_OK) {
-            int w = snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", vi.name);
-            if (w > 0) n += (size_t)w;
-        }
-    }
-}
-
-static long input_index(const onyx_model *m, const char *name, size_t len)
-{
-    for (size_t i = 0; i < onyx_model_input_count(m); i++) {
-        onyx_value_info vi;
-        if (onyx_model_input_info(m, i, &vi) == ONYX_OK && strlen(vi.name) == len && memcmp(vi.name, name, len) == 0)
-            return (long)i;
-    }
-    return -1;
-}
-
-static bool file_exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f) fclose(f);
-    return f != NULL;
-}
-
-/* Decides which file feeds each graph input: NAME=PATH by name, the others in graph order.
- * An argument with '=' whose prefix names no input is a plain path if such a file exists. */
-static int bind_inputs(const onyx_model *m, const run_args *a, const char **paths)
-{
-    size_t n = onyx_model_input_count(m);
-    char names[1024];
-    list_input_names(m, names, sizeof names);
-    bool *positional = calloc((size_t)a->n_inputs + 1, sizeof *positional);
-    if (!positional) return cli_error("out of memory");
-    int rc = CLI_EXIT_OK;
-    for (int k = 0; k < a->n_inputs && !rc; k++) {
-        // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): parse_args set inputs[k]
-        const char *arg = a->inputs[k], *eq = strchr(arg, '=');
-        long idx = eq ? input_index(m, arg, (size_t)(eq - arg)) : -1;
-        if (idx >= 0) {
-            if (paths[idx]) rc = cli_error("input '%.*s' is bound twice", (int)(eq - arg), arg);
-            paths[idx] = eq + 1;
-        } else if (eq && !file_exists(arg)) {
-            rc = cli_error("no graph input named '%.*s' (the inputs are: %s)", (int)(eq - arg), arg, names);
-        } else {
-            positional[k] = true;
-        }
-    }
-    size_t next = 0;
-    for (int k = 0; k < a->n_inputs && !rc; k++) {
-        if (!positional[k]) continue;
-        while (next < n && paths[next]) next++;
-        if (next == n) {
-            rc = cli_error("too many inputs: '%s' has nowhere to go (the model has %zu: %s)", a->inputs[k], n, names);
-            break;
-        }
-        paths[next] = a->inputs[k];
-    }
-    free(positional);
-    if (rc) return rc;
-    char missing[1024] = "";
-    size_t len = 0;
-    for (size_t i = 0; i < n && len < sizeof missing; i++) {
-        onyx_value_info vi;
-        if (paths[i] || onyx_model_input_info(m, i, &vi) != ONYX_OK) continue;
-        int w = snprintf(missing + len, sizeof missing - len, "%s'%s'", len ? ", " : "", vi.name);
-        if (w > 0) len += (size_t)w;
-    }
-    if (missing[0]) return cli_error("missing inputs: %s (bind them with --input NAME=PATH)", missing);
-    return CLI_EXIT_OK;
-}
-
 static int read_inputs(const onyx_model *m, const char **paths, onyx_tensor *in)
 {
     for (size_t i = 0; i < onyx_model_input_count(m); i++) {
@@ -270,7 +193,7 @@ int cmd_run(int argc, char **argv)
     const char **paths = calloc(n_in + 1, sizeof *paths);
     onyx_tensor *in = calloc(n_in + 1, sizeof *in), *out = calloc(n_out + 1, sizeof *out);
     if (!paths || !in || !out) rc = cli_error("out of memory");
-    if (!rc) rc = bind_inputs(m, &a, paths);
+    if (!rc) rc = cli_bind_inputs(m, a.inputs, a.n_inputs, true, paths);
     if (!rc) rc = read_inputs(m, paths, in);
     if (!rc) rc = run_model(m, &a, in, out);
     for (size_t i = 0; in && i < n_in; i++) onyx_tensor_free(&in[i], NULL);
