@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "attention.h"
+#include "fused.h"
 #include "op.h"
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
@@ -395,6 +396,45 @@ static onyx_status attention_run(ox_ctx *c)
     ox_attention_run(k, c->scratch, (int64_t)(c->scratch_bytes / per), c->threads);
     return ONYX_OK;
 }
+
+/* ---- the optimiser's form (fused.h) ------------------------------------------------------ */
+
+/* What runtime/opt/fuse_attention.c proved of the pattern it replaced, possibly from symbolic
+ * dims (one dim_param, one size), checked on the actual shapes: Q, K, V of rank 4 with one
+ * head count (the pattern's MatMuls broadcast no heads), and a mask whose last dim is the key
+ * count (the pattern's Add would broadcast a shorter one; the standard op masks the missing
+ * keys out). A caller binding one name to two sizes gets this error, not another answer. */
+static onyx_status attention_fused_check(ox_ctx *c)
+{
+    onyx_status st = ox_need_io(c, 3);
+    if (st) return st;
+    const onyx_tensor *q = c->in[IN_Q], *k = c->in[IN_K], *v = c->in[IN_V], *m = ox_opt_in(c, IN_MASK);
+    char sq[96], sk[96], sv[96];
+    if (q->rank != 4 || k->rank != 4 || v->rank != 4 || k->dims[1] != q->dims[1] || v->dims[1] != q->dims[1])
+        return ox_fail(c, ONYX_E_SHAPE, "fused attention: Q %s, K %s, V %s must be 4-D with one head count "
+                       "(the model's symbolic dims are bound inconsistently)", ox_shape_str(sq, sizeof sq, q->rank, q->dims),
+                       ox_shape_str(sk, sizeof sk, k->rank, k->dims), ox_shape_str(sv, sizeof sv, v->rank, v->dims));
+    if (m && (m->rank < 1 || m->dims[m->rank - 1] != k->dims[2]))
+        return ox_fail(c, ONYX_E_SHAPE, "fused attention: mask %s must have one column per key (%lld) "
+                       "(the model's symbolic dims are bound inconsistently)",
+                       ox_shape_str(sq, sizeof sq, m->rank, m->dims), (long long)k->dims[2]);
+    return ONYX_OK;
+}
+
+static onyx_status attention_fused_infer(ox_ctx *c)
+{
+    onyx_status st = attention_fused_check(c);
+    return st ? st : attention_infer(c);
+}
+
+static onyx_status attention_fused_run(ox_ctx *c)
+{
+    onyx_status st = attention_fused_check(c);
+    return st ? st : attention_run(c);
+}
+
+/* Not in the registry table: only the fusion pass puts it on a node. */
+const ox_op ox_op_attention_fused = {"Attention", "", 23, 28, attention_fused_infer, attention_fused_run, 0};
 
 /* ---- RotaryEmbedding ---------------------------------------------------------------------- */
 

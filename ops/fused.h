@@ -1,6 +1,6 @@
 /* fused.h — the ops the session's optimiser makes when it fuses an epilogue into the node
- * that produces a float result (runtime/opt/fuse_act.c): the same Conv, Gemm or MatMul with
- * an activation applied to its output, a residual Add (Conv) or a bias row (MatMul) folded in;
+ * that produces a float result (runtime/opt/fuse_act.c): the same Conv, ConvTranspose, Gemm or
+ * MatMul with an activation applied to its output, a residual Add (Conv) or a bias row (MatMul) folded in;
  * and a LayerNormalization that adds its residual first (fuse_transformer.c).
  *
  * The activation is carried by attributes of the node whose names no ONNX schema uses; only
@@ -28,9 +28,13 @@
 #define OX_LN_SUM_OUTPUT 3
 
 extern const ox_op ox_op_conv_fused;
+extern const ox_op ox_op_convt_fused;  /* ConvTranspose, then the activation (float only) */
 extern const ox_op ox_op_layernorm_skip; /* LayerNormalization of X + skip (float only) */
 extern const ox_op ox_op_gemm_fused;   /* Gemm, then the activation (float only) */
 extern const ox_op ox_op_matmul_fused; /* MatMul, + bias row, then the activation (float only) */
+/* Attention (opset 23's) that first checks the shape facts the attention fusion proved,
+ * possibly from symbolic dims (runtime/opt/fuse_attention.c) */
+extern const ox_op ox_op_attention_fused;
 
 /* The activation of a fused node from its internal attributes (ONYX_E_INTERNAL when the
  * kind is unknown). */

@@ -122,7 +122,8 @@ static void conv_half(ox_ctx *c, const ox_conv_shape *s, const ox_conv_epilogue 
 }
 
 /* The residual input of a fused Conv (fused.h), or NULL. The pass only fuses one whose
- * static shape is the output's; checked again here, as the kernel reads it like the output. */
+ * shape is the output's (fixed or symbolic dims); checked again here, as the kernel reads it
+ * like the output. */
 static onyx_status conv_fused_residual(ox_ctx *c, const onyx_tensor **r)
 {
     *r = c->n_in > OX_CONV_RESIDUAL_INPUT ? c->in[OX_CONV_RESIDUAL_INPUT] : NULL;
@@ -130,7 +131,13 @@ static onyx_status conv_fused_residual(ox_ctx *c, const onyx_tensor **r)
     const onyx_tensor *y = c->out[0];
     bool same = (*r)->dtype == ONYX_DTYPE_FLOAT && c->in[0]->dtype == ONYX_DTYPE_FLOAT && (*r)->rank == y->rank;
     for (int d = 0; same && d < y->rank; d++) same = (*r)->dims[d] == y->dims[d];
-    if (!same) return ox_fail(c, ONYX_E_INTERNAL, "fused residual input does not have the float output's shape");
+    char a[96], b[96];
+    /* reachable when a caller binds one symbolic dim name to two sizes (the pass proved the
+     * shapes equal from the names) */
+    if (!same)
+        return ox_fail(c, ONYX_E_SHAPE, "fused residual input %s does not have the float output's shape %s "
+                       "(the model's symbolic dims are bound inconsistently)",
+                       ox_shape_str(a, sizeof a, (*r)->rank, (*r)->dims), ox_shape_str(b, sizeof b, y->rank, y->dims));
     return ONYX_OK;
 }
 

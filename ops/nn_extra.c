@@ -9,7 +9,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "activation.h"
 #include "conv_attrs.h"
+#include "fused.h"
 #include "gemm.h"
 
 /* GEMM column buffers are built this many bytes at a time (at least MIN_TILE positions), so
@@ -408,6 +410,48 @@ static onyx_status convt_run(ox_ctx *c)
     }
     return ONYX_OK;
 }
+
+/* ---- ConvTranspose with an activation (fused.h) ---------------------------------------- */
+
+/* The fusion pass only fuses float ConvTransposes; checked again, as the epilogue reads
+ * floats. */
+static onyx_status convt_fused_float(ox_ctx *c)
+{
+    if (c->in[0]->dtype != ONYX_DTYPE_FLOAT)
+        return ox_fail(c, ONYX_E_INTERNAL, "fused activation on a non-float ConvTranspose");
+    return ONYX_OK;
+}
+
+static onyx_status convt_fused_infer(ox_ctx *c)
+{
+    onyx_status st = convt_infer(c);
+    return st ? st : convt_fused_float(c);
+}
+
+/* Every output of a ConvTranspose gathers terms from several input positions, so it is
+ * complete only once the whole image is done: the activation is one pass over the result
+ * (bias already in), by output plane. Elements are independent, so the split over threads
+ * changes no result. */
+static onyx_status convt_fused_run(ox_ctx *c)
+{
+    ox_act act;
+    onyx_status st = ox_fused_act(c, &act);
+    if (st || (st = convt_fused_float(c)) || (st = convt_run(c))) return st;
+    const onyx_tensor *y = c->out[0];
+    if (ox_tensor_numel(y) == 0) return ONYX_OK; /* (its data may be NULL) */
+    const int64_t planes = y->dims[0] * y->dims[1], n = ox_tensor_numel(y) / planes;
+    float *yf = y->data;
+    const bool par = c->threads > 1 && planes > 1 && planes * n >= 16384;
+    (void)par;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(c->threads) schedule(static) if (par)
+#endif
+    for (int64_t p = 0; p < planes; p++) ox_act_bias_f32(&act, 0.0f, yf + p * n, n);
+    return ONYX_OK;
+}
+
+/* Not in the registry table: only the fusion pass puts it on a node. */
+const ox_op ox_op_convt_fused = {"ConvTranspose", "", 1, 28, convt_fused_infer, convt_fused_run, 0};
 
 /* ---- DeformConv ------------------------------------------------------------------------ */
 

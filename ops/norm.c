@@ -436,7 +436,14 @@ static onyx_status layernorm_skip_infer(ox_ctx *c)
     const onyx_tensor *x = c->in[0], *skip = skip_of(c);
     bool same = skip && x->dtype == ONYX_DTYPE_FLOAT && skip->dtype == ONYX_DTYPE_FLOAT && skip->rank == x->rank;
     for (int d = 0; same && d < x->rank; d++) same = skip->dims[d] == x->dims[d];
-    if (!same) return ox_fail(c, ONYX_E_INTERNAL, "fused skip input does not have the float input's shape");
+    char a[96], b[96];
+    /* reachable when a caller binds one symbolic dim name to two sizes (the pass proved the
+     * shapes equal from the names) */
+    if (!same)
+        return ox_fail(c, ONYX_E_SHAPE, "fused skip input %s does not have the float input's shape %s "
+                       "(the model's symbolic dims are bound inconsistently)",
+                       skip ? ox_shape_str(a, sizeof a, skip->rank, skip->dims) : "(none)",
+                       ox_shape_str(b, sizeof b, x->rank, x->dims));
     for (int i = 1; i < c->n_out; i++)
         if (c->out[i] && i != OX_LN_SUM_OUTPUT)
             return ox_fail(c, ONYX_E_INTERNAL, "fused LayerNormalization with statistics outputs");

@@ -1,13 +1,16 @@
-/* fold_bn.c — BatchNormalization in inference mode folded into the Conv or Gemm before it.
+/* fold_bn.c — BatchNormalization in inference mode folded into the Conv, ConvTranspose, Gemm
+ * or 2-D MatMul before it.
  *
  * BN computes y = (x - mean) * s + bias per channel with s = scale / sqrt(var + epsilon). When
- * x is a Conv's or Gemm's output read by nothing else and every parameter is a float32
- * constant, the producer can compute y itself: its weights scaled per output channel by s
- * and its bias b replaced by (b - mean) * s + bias. The new weights and bias are new
- * constants (computed in double, rounded once); the model's are left as they are. */
+ * x is such a node's output read by nothing else and every parameter is a float32 constant,
+ * the producer can compute y itself: its weights scaled per output channel by s and its bias
+ * b replaced by (b - mean) * s + bias. The new weights and bias are new constants (computed
+ * in double, rounded once); the model's are left as they are. A MatMul has no bias, so it
+ * becomes a Gemm with one (the form the Gemm passes and the session's epilogues build on). */
 #include <math.h>
 #include <string.h>
 
+#include "op.h"
 #include "opt.h"
 
 typedef struct bn_params {
@@ -120,6 +123,86 @@ static onyx_status fold_conv(ox_opt *o, ox_node *cv, ox_node *bn, bool *done)
     return ONYX_OK;
 }
 
+/* ConvTranspose node ct (weights [C, M/group, k...], group g's input channels are rows
+ * g*C/group ...) absorbs BN node bn: output channel g*(M/group) + j is column j of group g's
+ * rows, so each row's column j is scaled by that channel's s. */
+static onyx_status fold_convt(ox_opt *o, ox_node *ct, ox_node *bn, bool *done)
+{
+    if (ct->n_in < 2 || ct->n_in > 3 || ct->n_out != 1) return ONYX_OK;
+    const ox_const *w = ox_opt_const(o, ct->in[1]);
+    if (!w || w->t.dtype != ONYX_DTYPE_FLOAT || w->t.rank < 3 || w->t.dims[0] <= 0 || w->t.dims[1] <= 0)
+        return ONYX_OK;
+    const ox_attr *ga = ox_node_attr(ct, "group");
+    if (ga && ga->type != OX_ATTR_INT) return ONYX_OK;
+    const int64_t group = ga ? ga->i : 1, rows = w->t.dims[0], per_group = w->t.dims[1];
+    /* a group count the op would refuse: leave the node for the op to report */
+    if (group <= 0 || rows % group || per_group > INT64_MAX / group) return ONYX_OK;
+    const int64_t m = per_group * group, rows_per_group = rows / group;
+    const int64_t taps = ox_tensor_numel(&w->t) / (rows * per_group);
+    const float *b0 = NULL;
+    if (ct->n_in == 3 && ct->in[2] >= 0 && !(b0 = const_floats(o, ct->in[2], m))) return ONYX_OK;
+    bn_params p = {0};
+    onyx_status st = ONYX_OK;
+    if (!bn_read(o, bn, m, &p, &st)) return st;
+    const char *wname = o->g->values[ct->in[1]].name;
+    ox_const *nw;
+    int wv = ox_opt_new_const(o, wname, ONYX_DTYPE_FLOAT, w->t.rank, w->t.dims, &nw);
+    int bv = wv < 0 ? -1 : folded_bias(o, wname, &p, b0, false, 1.0);
+    int in[3] = {ct->in[0], wv, bv};
+    if (bv < 0 || !ox_opt_set_inputs(o, ct, in, 3)) {
+        bn_release(o, &p);
+        return ox_opt_nomem(o);
+    }
+    const float *src = w->t.data;
+    float *dst = nw->t.data;
+    for (int64_t r = 0; r < rows; r++) {
+        const double *s = p.s + r / rows_per_group * per_group; /* the row's group's channels */
+        for (int64_t j = 0; j < per_group; j++) {
+            const int64_t at = (r * per_group + j) * taps;
+            for (int64_t k = 0; k < taps; k++) dst[at + k] = (float)(src[at + k] * s[j]);
+        }
+    }
+    bn_release(o, &p);
+    ct->out[0] = bn->out[0];
+    *done = true;
+    return ONYX_OK;
+}
+
+/* MatMul node mm of a matrix A (rank 2 whatever the inputs) by a float32 constant matrix B
+ * [K, N] absorbs BN node bn: the output is [M, N], its channels (axis 1) are B's columns.
+ * The node becomes Gemm(A, B s, (0 - mean) s + bias). */
+static onyx_status fold_matmul(ox_opt *o, ox_node *mm, ox_node *bn, bool *done)
+{
+    if (mm->n_in != 2 || mm->n_out != 1 || mm->opset < 7) return ONYX_OK; /* Gemm broadcasts C from 7 */
+    const ox_const *b = ox_opt_const(o, mm->in[1]);
+    if (!b || b->t.dtype != ONYX_DTYPE_FLOAT || b->t.rank != 2 || ox_opt_rank(o, mm->in[0]) != 2) return ONYX_OK;
+    const ox_op *gemm = ox_op_find("", "Gemm", mm->opset);
+    if (!gemm) return ONYX_OK;
+    const int64_t k = b->t.dims[0], n = b->t.dims[1];
+    bn_params p = {0};
+    onyx_status st = ONYX_OK;
+    if (!bn_read(o, bn, n, &p, &st)) return st;
+    const char *bname = o->g->values[mm->in[1]].name;
+    ox_const *nb;
+    int bv = ox_opt_new_const(o, bname, ONYX_DTYPE_FLOAT, 2, b->t.dims, &nb);
+    int cv = bv < 0 ? -1 : folded_bias(o, bname, &p, NULL, false, 1.0);
+    int in[3] = {mm->in[0], bv, cv};
+    if (cv < 0 || !ox_opt_set_inputs(o, mm, in, 3)) {
+        bn_release(o, &p);
+        return ox_opt_nomem(o);
+    }
+    const float *src = b->t.data;
+    float *dst = nb->t.data;
+    for (int64_t r = 0; r < k; r++)
+        for (int64_t c = 0; c < n; c++) dst[r * n + c] = (float)(src[r * n + c] * p.s[c]);
+    bn_release(o, &p);
+    mm->op_type = "Gemm";
+    mm->op = gemm;
+    mm->out[0] = bn->out[0];
+    *done = true;
+    return ONYX_OK;
+}
+
 /* Gemm node gm (y = alpha A B' + beta C, B' = B or its transpose) absorbs BN node bn: the
  * channels are the columns of y. C must be the same for every row (a scalar or a row). */
 static onyx_status fold_gemm(ox_opt *o, ox_node *gm, ox_node *bn, bool *done)
@@ -189,6 +272,12 @@ onyx_status ox_pass_fold_bn(ox_opt *o, bool *changed)
         } else if (ox_opt_is(prev, "Gemm")) {
             kind = OX_PASS_BN_GEMM;
             st = fold_gemm(o, prev, bn, &done);
+        } else if (ox_opt_is(prev, "ConvTranspose")) {
+            kind = OX_PASS_BN_CONVTRANSPOSE;
+            st = fold_convt(o, prev, bn, &done);
+        } else if (ox_opt_is(prev, "MatMul")) {
+            kind = OX_PASS_BN_MATMUL;
+            st = fold_matmul(o, prev, bn, &done);
         }
         if (st) return st;
         if (!done) continue;

@@ -1,7 +1,9 @@
-/* fuse_act.c — epilogues: an activation whose only input is a float Conv's, Gemm's or
- * MatMul's output, read by nothing else, is folded into that node, which then applies it to
- * its output (a Conv block by block while the block is still in cache: kernels/activation.h)
- * instead of in a separate pass over memory.
+/* fuse_act.c — epilogues: an activation whose only input is a float Conv's, ConvTranspose's,
+ * Gemm's or MatMul's output, read by nothing else, is folded into that node, which then
+ * applies it to its output (a Conv block by block while the block is still in cache:
+ * kernels/activation.h; a ConvTranspose, whose outputs are complete only at the end, in one
+ * pass after it) instead of in a separate node. ConvTranspose counts as
+ * `act-into-convtranspose`, the others as `act-into-conv` / `act-into-gemm`.
  *
  * Fused: Relu, Clip (constant bounds), LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh,
  * Gelu (both forms), and SiLU written as Mul(y, Sigmoid(y)). The node's op becomes the fused
@@ -11,7 +13,8 @@
  * `onyx optimize` writes.
  *
  * A residual Add (ox_pass_fuse_residual) goes in first: Add(conv_out, r), where r has the
- * Conv output's static shape (ox_opt_shape: fixed-shape inputs), becomes input 3 of the fused
+ * Conv output's shape in every run (fixed, or symbolic dims such as a dynamic batch:
+ * sym_shape.c), becomes input 3 of the fused
  * Conv, added after the bias and before the activation, so Conv -> Add -> Relu is one node.
  * r is an ordinary input to the planner: it stays alive until the Conv has run, and the
  * Conv's output never shares its buffer (their lifetimes overlap at the Conv). Likewise a
@@ -104,30 +107,47 @@ static bool has_act(const ox_node *cv)
     return a && a->i != OX_ACT_NONE;
 }
 
-/* The fused op for node n's kind (Conv, Gemm, MatMul), or NULL. */
-static const ox_op *fused_op(const ox_node *n)
+/* What each kind of producer takes: its fused op; how many inputs the plain op has at most
+ * (more means the node carries something fused already); whether its weights (input 1) tell
+ * that it computes in float (Conv, ConvTranspose), else either operand does (Gemm, MatMul);
+ * whether a residual Add goes in (only Conv's kernel adds one); the pass an activation counts
+ * under. */
+typedef struct fusable_kind {
+    const char *op_type;
+    const ox_op *fused;
+    int plain_inputs;
+    bool float_weights, residual;
+    ox_pass act_pass;
+} fusable_kind;
+
+static const fusable_kind fusable_kinds[] = {
+    {"Conv", &ox_op_conv_fused, 3, true, true, OX_PASS_ACT_CONV},
+    {"ConvTranspose", &ox_op_convt_fused, 3, true, false, OX_PASS_ACT_CONVTRANSPOSE},
+    {"Gemm", &ox_op_gemm_fused, 3, false, false, OX_PASS_ACT_GEMM},
+    {"MatMul", &ox_op_matmul_fused, 2, false, false, OX_PASS_ACT_GEMM},
+};
+
+/* The row of fusable_kinds for node n's kind, or NULL. */
+static const fusable_kind *kind_of(const ox_node *n)
 {
-    if (ox_opt_is(n, "Conv")) return &ox_op_conv_fused;
-    if (ox_opt_is(n, "Gemm")) return &ox_op_gemm_fused;
-    if (ox_opt_is(n, "MatMul")) return &ox_op_matmul_fused;
+    for (size_t k = 0; k < sizeof fusable_kinds / sizeof fusable_kinds[0]; k++)
+        if (ox_opt_is(n, fusable_kinds[k].op_type)) return &fusable_kinds[k];
     return NULL;
 }
 
-/* The live float Conv, Gemm or MatMul producing v that can take an epilogue, or -1: an
- * activation goes into one without an activation (a residual or bias may be there already:
- * it comes first); a residual only into a plain Conv (`residual`). */
+/* The live float Conv, ConvTranspose, Gemm or MatMul producing v that can take an epilogue,
+ * or -1: an activation goes into one without an activation (a residual or bias may be there
+ * already: it comes first); a residual only into a plain Conv (`residual`). */
 static int fusable_producer(const ox_opt *o, int v, bool residual)
 {
     int p = ox_opt_producer(o, v);
     if (p < 0) return -1;
     const ox_node *n = &o->g->nodes[p];
-    const ox_op *fused = fused_op(n);
-    if (!fused || n->n_out != 1 || n->out[0] != v || n->n_implicit || n->n_in < 2 || (residual && fused != &ox_op_conv_fused))
+    const fusable_kind *kind = kind_of(n);
+    if (!kind || n->n_out != 1 || n->out[0] != v || n->n_implicit || n->n_in < 2 || (residual && !kind->residual))
         return -1;
-    const int plain_inputs = fused == &ox_op_conv_fused ? 3 : fused == &ox_op_gemm_fused ? 3 : 2;
-    if (n->op == fused ? residual || has_act(n) : n->n_in > plain_inputs) return -1;
-    /* float weights (Conv); Gemm and MatMul: either operand known to be float */
-    if (fused == &ox_op_conv_fused) return ox_opt_dtype(o, n->in[1]) == ONYX_DTYPE_FLOAT ? p : -1;
+    if (n->op == kind->fused ? residual || has_act(n) : n->n_in > kind->plain_inputs) return -1;
+    if (kind->float_weights) return ox_opt_dtype(o, n->in[1]) == ONYX_DTYPE_FLOAT ? p : -1;
     return ox_opt_float(o, n->in[0]) || ox_opt_float(o, n->in[1]) ? p : -1;
 }
 
@@ -159,8 +179,9 @@ static bool match(const ox_opt *o, int i, int *conv, act_match *m)
     return false;
 }
 
-/* Node cv (Conv, Gemm, MatMul) takes activation a: the fused op and three more attributes. */
-static bool make_fused(ox_opt *o, ox_node *cv, const ox_act *a)
+/* Node cv (Conv, ConvTranspose, Gemm, MatMul: `kind`) takes activation a: the fused op and
+ * three more attributes. */
+static bool make_fused(ox_opt *o, ox_node *cv, const fusable_kind *kind, const ox_act *a)
 {
     ox_attr *attrs = ox_pool_array(o->g->pool, (size_t)cv->n_attr + 3, sizeof *attrs);
     if (!attrs) return false;
@@ -178,7 +199,7 @@ static bool make_fused(ox_opt *o, ox_node *cv, const ox_act *a)
     be->f = a->beta;
     cv->attr = attrs;
     cv->n_attr += 3;
-    cv->op = fused_op(cv);
+    cv->op = kind->fused;
     return true;
 }
 
@@ -190,11 +211,13 @@ onyx_status ox_pass_fuse_act(ox_opt *o, bool *changed)
         act_match m;
         if (o->dead[i] || !match(o, i, &conv, &m)) continue;
         ox_node *cv = &g->nodes[conv];
-        if (!make_fused(o, cv, &m.act)) return ox_opt_nomem(o);
+        const fusable_kind *kind = kind_of(cv); /* not NULL: match() found cv by it */
+        if (!kind) continue;
+        if (!make_fused(o, cv, kind, &m.act)) return ox_opt_nomem(o);
         cv->out[0] = g->nodes[i].out[0];
         o->dead[i] = true;
         if (m.sigmoid >= 0) o->dead[m.sigmoid] = true;
-        o->stats->fired[ox_opt_is(cv, "Conv") ? OX_PASS_ACT_CONV : OX_PASS_ACT_GEMM]++;
+        o->stats->fired[kind->act_pass]++;
         *changed = true;
     }
     return ONYX_OK;
@@ -202,19 +225,18 @@ onyx_status ox_pass_fuse_act(ox_opt *o, bool *changed)
 
 /* ---- residual Add ------------------------------------------------------------------------ */
 
-/* True when v's static shape (ox_opt_shape) is known, float, and equal to t's. */
-static bool same_float_shape(const ox_opt *o, int v, const onyx_tensor *t)
+/* True when v is known to be float32: its type, or its shape's (sym_shape.c). */
+static bool known_float(const ox_opt *o, int v)
 {
-    const onyx_tensor *s = ox_opt_shape(o, v);
-    if (!s || s->dtype != ONYX_DTYPE_FLOAT || s->rank != t->rank) return false;
-    for (int d = 0; d < t->rank; d++)
-        if (s->dims[d] != t->dims[d]) return false;
-    return true;
+    const ox_sshape *s = ox_opt_sshape(o, v);
+    return ox_opt_float(o, v) || (s && s->dtype == ONYX_DTYPE_FLOAT);
 }
 
 /* Add node n as a residual of a Conv: one input is a plain float Conv's output that only the
- * Add reads, the other has that output's static shape (so the Add broadcasts nothing and
- * the sum has the Conv output's shape). *conv and *other get the Conv and the residual. */
+ * Add reads, the other is float and has that output's shape in every run (so the Add
+ * broadcasts nothing and the sum has the Conv output's shape): fixed dims, or symbolic ones
+ * such as a dynamic batch (ox_opt_same_shape; the fused Conv checks the shapes again when it
+ * runs). *conv and *other get the Conv and the residual. */
 static bool match_residual(const ox_opt *o, const ox_node *n, int *conv, int *other)
 {
     if (!ox_opt_is(n, "Add") || n->opset < 7 || n->n_in != 2 || n->n_out != 1 || n->out[0] < 0 || n->n_implicit)
@@ -222,8 +244,7 @@ static bool match_residual(const ox_opt *o, const ox_node *n, int *conv, int *ot
     for (int k = 0; k < 2; k++) {
         int y = n->in[k], r = n->in[1 - k];
         if (y < 0 || r < 0 || !ox_opt_single_use(o, y) || (*conv = fusable_producer(o, y, true)) < 0) continue;
-        const onyx_tensor *ys = ox_opt_shape(o, y);
-        if (!ys || ys->dtype != ONYX_DTYPE_FLOAT || !same_float_shape(o, r, ys)) continue;
+        if (!known_float(o, r) || !ox_opt_same_shape(o, y, r)) continue;
         *other = r;
         return true;
     }
@@ -235,6 +256,8 @@ static bool match_residual(const ox_opt *o, const ox_node *n, int *conv, int *ot
 onyx_status ox_pass_fuse_residual(ox_opt *o, bool *changed)
 {
     ox_graph *g = o->g;
+    onyx_status st = ox_opt_sym_shapes(o);
+    if (st) return st;
     for (int i = 0; i < g->n_nodes; i++) {
         int conv, r;
         if (o->dead[i] || !match_residual(o, &g->nodes[i], &conv, &r)) continue;
@@ -285,6 +308,8 @@ static bool match_bias(const ox_opt *o, const ox_node *n, int *mm, int *bias)
 onyx_status ox_pass_matmul_bias(ox_opt *o, bool *changed)
 {
     ox_graph *g = o->g;
+    onyx_status st = ox_opt_sym_shapes(o); /* A's rank through symbolic reshapes (ox_opt_rank) */
+    if (st) return st;
     for (int i = 0; i < g->n_nodes; i++) {
         int mm, bias;
         if (o->dead[i] || !match_bias(o, &g->nodes[i], &mm, &bias)) continue;

@@ -30,20 +30,25 @@
  *     has no such op).
  *
  * Conditions, so the fused node computes what the pattern did: every intermediate is read
- * only by the pattern and is not pinned; Q, K^T, V and the scores are float32 of static
- * shapes (the constant-folding walk's), Q, K, V agree in batch, heads and head size (the
+ * only by the pattern and is not pinned; Q, K^T, V and the scores are float32 of known
+ * shapes, fixed or symbolic (sym_shape.c: a dynamic batch or sequence length; equal dims are
+ * the same size or the same dim_param), Q, K, V agree in batch, heads and head size (the
  * MatMul's batch broadcasting is not Attention's), Softmax is over the last axis, the mask
  * broadcasts to the scores without enlarging them and covers every key (Attention reads a
  * shorter mask as "the remaining keys are masked out", Add would broadcast it), and a
  * -inf Where leaves at least one key per row (Softmax of an all -inf row is NaN, Attention
- * gives zeros; likewise a row that keeps no key under a -1e4 fill). Models with symbolic
- * dims are not fused. One difference remains: a mask
+ * gives zeros; likewise a row that keeps no key under a -1e4 fill). What was proved from
+ * symbolic dims the internal form's op checks again when it runs (ox_op_attention_fused:
+ * one head count for Q, K and V, a mask covering exactly the keys), failing with an error
+ * rather than computing something else when a caller binds one name to two sizes; the
+ * written form fuses symbolic masks only with a fixed key count. One difference remains: a mask
  * *input* that is -inf across a whole row gives that row zeros instead of Softmax's NaN (it
  * cannot be seen before the run; finite masks such as BERT's finfo.min are unaffected). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "fused.h"
 #include "op.h"
 #include "opt.h"
 
@@ -60,7 +65,7 @@ typedef struct attn_match {
     int where;          /* Where node whose constant condition becomes the mask, or -1 */
     int where_fill_if_true; /* the fill is Where's X (true branch) rather than Y */
     float fill;
-    int64_t dims[4];    /* scores [B,H,S,Sk] */
+    ox_sdim dims[4];    /* scores [B,H,S,Sk] (symbolic dims: sym_shape.c) */
 } attn_match;
 
 /* The live node producing v as its only output, read only by the pattern, of op_type. */
@@ -92,12 +97,14 @@ static int scaled_input(const ox_opt *o, const ox_node *n, bool either_side, dou
     return -1;
 }
 
-/* The static float32 shape of v if it has rank 4, or NULL. */
-static const onyx_tensor *shape4(const ox_opt *o, int v)
+/* The float32 shape of v (fixed or symbolic dims) if it has rank 4, or NULL. */
+static const ox_sshape *shape4(const ox_opt *o, int v)
 {
-    const onyx_tensor *t = ox_opt_shape(o, v);
-    return t && t->rank == 4 && t->dtype == ONYX_DTYPE_FLOAT ? t : NULL;
+    const ox_sshape *t = ox_opt_sshape(o, v);
+    return t && t->rank == 4 && (t->dtype == ONYX_DTYPE_FLOAT || ox_opt_float(o, v)) ? t : NULL;
 }
+
+static bool eq(const ox_sdim *a, const ox_sdim *b) { return ox_sdim_eq(a, b); }
 
 /* v, or the input of a Mul of v by a scalar read only by the pattern (its factor into *scale). */
 static int unscaled(const ox_opt *o, int v, attn_match *m)
@@ -153,12 +160,13 @@ static bool match_scores(const ox_opt *o, int s, attn_match *m)
     m->perm[3] = p->ints[2];
     m->k0 = tr->in[0];
     /* shapes: Q [B,H,S,D], K^T [B,H,D,Sk] (the MatMul's input, before any Mul) */
-    const onyx_tensor *qs = shape4(o, m->q), *ks = shape4(o, kt), *ss = shape4(o, s);
-    if (!qs || !ks || !ss || ks->dims[0] != qs->dims[0] || ks->dims[1] != qs->dims[1] || ks->dims[2] != qs->dims[3])
+    const ox_sshape *qs = shape4(o, m->q), *ks = shape4(o, kt), *ss = shape4(o, s);
+    if (!qs || !ks || !ss || !eq(&ks->dims[0], &qs->dims[0]) || !eq(&ks->dims[1], &qs->dims[1]) ||
+        !eq(&ks->dims[2], &qs->dims[3]))
         goto fail;
     for (int d = 0; d < 4; d++) m->dims[d] = ss->dims[d];
-    if (m->dims[0] != qs->dims[0] || m->dims[1] != qs->dims[1] || m->dims[2] != qs->dims[2] ||
-        m->dims[3] != ks->dims[3])
+    if (!eq(&m->dims[0], &qs->dims[0]) || !eq(&m->dims[1], &qs->dims[1]) || !eq(&m->dims[2], &qs->dims[2]) ||
+        !eq(&m->dims[3], &ks->dims[3]))
         goto fail;
     return isfinite(m->scale) && m->scale >= 0.0;
 fail:
@@ -167,14 +175,27 @@ fail:
 }
 
 /* A mask of shape t broadcasts to the scores without enlarging them and covers every key. */
-static bool mask_fits(const onyx_tensor *t, const int64_t *dims)
+static bool mask_fits(const ox_sshape *t, const ox_sdim *dims)
 {
-    if (!t || t->rank < 1 || t->rank > 4 || t->dims[t->rank - 1] != dims[3]) return false;
-    for (int d = 0; d < t->rank - 1; d++) {
-        int64_t want = dims[4 - t->rank + d];
-        if (t->dims[d] != 1 && t->dims[d] != want) return false;
-    }
+    if (!t || t->rank < 1 || t->rank > 4 || !eq(&t->dims[t->rank - 1], &dims[3])) return false;
+    for (int d = 0; d < t->rank - 1; d++)
+        if (!(t->dims[d].known && t->dims[d].size == 1) && !eq(&t->dims[d], &dims[4 - t->rank + d])) return false;
     return true;
+}
+
+/* The shape of a constant as an ox_sshape (fixed dims). */
+static const ox_sshape *const_shape(const ox_const *c, ox_sshape *s)
+{
+    memset(s, 0, sizeof *s);
+    s->dtype = c->t.dtype;
+    s->rank = c->t.rank;
+    s->n_content = -1;
+    for (int d = 0; d < c->t.rank; d++) {
+        s->dims[d].known = true;
+        s->dims[d].size = c->t.dims[d];
+        s->dims[d].value = -1;
+    }
+    return s;
 }
 
 /* Where(cond, a, b) with a constant bool cond, one branch the scores and the other a large
@@ -230,26 +251,28 @@ static bool match(const ox_opt *o, int i, attn_match *m)
     if (add && add->n_in == 2) {
         for (int k = 0; k < 2 && m->mask < 0; k++)
             if (match_scores(o, add->in[k], m)) m->mask = add->in[1 - k];
-        if (m->mask < 0 || !mask_fits(shape4(o, x) ? ox_opt_shape(o, m->mask) : NULL, m->dims)) return false;
+        if (m->mask < 0 || !mask_fits(shape4(o, x) ? ox_opt_sshape(o, m->mask) : NULL, m->dims)) return false;
     } else {
         m->n_gone = save;
         const ox_node *w = inner(o, x, "Where", m);
         int s = -1;
         if (w) {
             const ox_const *c;
+            ox_sshape cs;
             if (!match_where(o, w, &s, m) || !match_scores(o, s, m)) return false;
             c = ox_opt_const(o, w->in[0]);
-            if (!mask_fits(&c->t, m->dims) || !where_rows_ok(c, m)) return false;
+            if (!mask_fits(const_shape(c, &cs), m->dims) || !where_rows_ok(c, m)) return false;
             m->where = save < m->n_gone ? m->gone[save] : -1;
         } else {
             m->n_gone = save;
             if (!match_scores(o, x, m)) return false;
         }
     }
-    const onyx_tensor *qs = shape4(o, m->q), *vs = shape4(o, m->v), *ys = shape4(o, n->out[0]);
-    const onyx_tensor *mk = m->mask >= 0 ? ox_opt_shape(o, m->mask) : NULL;
-    if (mk && mk->dtype != ONYX_DTYPE_FLOAT) return false;
-    return qs && vs && ys && vs->dims[0] == qs->dims[0] && vs->dims[1] == qs->dims[1] && vs->dims[2] == m->dims[3];
+    const ox_sshape *qs = shape4(o, m->q), *vs = shape4(o, m->v), *ys = shape4(o, n->out[0]);
+    const ox_sshape *mk = m->mask >= 0 ? ox_opt_sshape(o, m->mask) : NULL;
+    if (mk && mk->dtype != ONYX_DTYPE_FLOAT && !ox_opt_float(o, m->mask)) return false;
+    return qs && vs && ys && eq(&vs->dims[0], &qs->dims[0]) && eq(&vs->dims[1], &qs->dims[1]) &&
+           eq(&vs->dims[2], &m->dims[3]);
 }
 
 /* The additive mask for the Where's constant condition: 0 where the scores stay, fill elsewhere. */
@@ -293,23 +316,30 @@ static int make_k(ox_opt *o, const attn_match *m)
 }
 
 /* onnxruntime's Attention refuses a mask whose second-last dim broadcasts (the spec allows
- * it), so the written form keeps such masks unfused: files onyx writes run elsewhere. */
+ * it), so the written form keeps such masks unfused: files onyx writes run elsewhere. The
+ * written form also wants the mask's key count fixed: the standard op reads a shorter mask
+ * as "the remaining keys are masked out" and cannot be told to check it, so a symbolic key
+ * count bound to a smaller size would change the answer (the internal form checks). */
 static bool portable_mask(const ox_opt *o, const attn_match *m)
 {
-    const onyx_tensor *t = m->mask >= 0 ? ox_opt_shape(o, m->mask)
-                           : m->where >= 0 ? &ox_opt_const(o, o->g->nodes[m->where].in[0])->t : NULL;
-    return !t || (t->rank >= 2 && t->dims[t->rank - 2] == m->dims[2]);
+    ox_sshape cs;
+    const ox_sshape *t = m->mask >= 0 ? ox_opt_sshape(o, m->mask)
+                         : m->where >= 0 ? const_shape(ox_opt_const(o, o->g->nodes[m->where].in[0]), &cs) : NULL;
+    return !t || (t->rank >= 2 && eq(&t->dims[t->rank - 2], &m->dims[2]) && t->dims[t->rank - 1].known);
 }
 
 static onyx_status fuse(ox_opt *o, bool internal, bool *changed)
 {
     ox_graph *g = o->g;
+    onyx_status st = ox_opt_sym_shapes(o);
+    if (st) return st;
     for (int i = 0; i < g->n_nodes; i++) {
         attn_match m;
         if (o->dead[i]) continue;
         ox_node *n = &g->nodes[i];
         if (!internal && n->opset < 23) continue; /* the standard op only where the opset has it */
-        const ox_op *op = ox_op_find("", "Attention", internal ? 23 : n->opset);
+        /* the internal form checks at run time what the match proved from symbolic dims */
+        const ox_op *op = internal ? &ox_op_attention_fused : ox_op_find("", "Attention", n->opset);
         if (!op || !match(o, i, &m) || (!internal && !portable_mask(o, &m))) continue;
         int mask = m.mask;
         if (m.where >= 0 && (mask = where_mask(o, &m)) < 0) return ox_opt_nomem(o);

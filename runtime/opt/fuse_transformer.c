@@ -401,23 +401,24 @@ static onyx_status try_gelu(ox_opt *o, int i, bool internal, bool *changed)
 
 /* ---- skip + LayerNorm (session only) ------------------------------------------------------ */
 
-/* True when v's static shape is known, float, and equal to w's. */
+/* True when v and w are float32 and of one shape in every run: fixed dims, or symbolic ones
+ * such as a dynamic batch or sequence length (sym_shape.c; the fused op checks again). */
 static bool same_float_shapes(const ox_opt *o, int v, int w)
 {
-    const onyx_tensor *a = ox_opt_shape(o, v), *b = ox_opt_shape(o, w);
-    if (!a || !b || a->dtype != ONYX_DTYPE_FLOAT || b->dtype != ONYX_DTYPE_FLOAT || a->rank != b->rank) return false;
-    for (int d = 0; d < a->rank; d++)
-        if (a->dims[d] != b->dims[d]) return false;
-    return true;
+    const ox_sshape *a = ox_opt_sshape(o, v), *b = ox_opt_sshape(o, w);
+    return a && b && (a->dtype == ONYX_DTYPE_FLOAT || ox_opt_float(o, v)) &&
+           (b->dtype == ONYX_DTYPE_FLOAT || ox_opt_float(o, w)) && ox_opt_same_shape(o, v, w);
 }
 
-/* LayerNormalization(Add(a, b), ...) with a and b of one static float shape (the Add
+/* LayerNormalization(Add(a, b), ...) with a and b of one float shape (the Add
  * broadcasts nothing) and no statistics outputs: the LayerNorm adds b itself
  * (ox_op_layernorm_skip). When something else reads the sum (pre-norm transformers: the
  * residual stream goes on), the fused node produces it as output 3 and the Add goes too. */
 onyx_status ox_pass_skip_layer_norm(ox_opt *o, bool *changed)
 {
     ox_graph *g = o->g;
+    onyx_status st = ox_opt_sym_shapes(o);
+    if (st) return st;
     for (int i = 0; i < g->n_nodes; i++) {
         ox_node *ln = &g->nodes[i];
         if (o->dead[i] || !ox_opt_is(ln, "LayerNormalization") || ln->op == &ox_op_layernorm_skip || ln->n_implicit ||

@@ -46,6 +46,9 @@ typedef enum ox_pass {
     OX_PASS_GELU_INTERNAL,       /* (session only: fuse_transformer.c) */
     OX_PASS_RMS_NORM_INTERNAL,
     OX_PASS_SKIP_LAYER_NORM, /* Add into the LayerNormalization after it (session only) */
+    OX_PASS_BN_CONVTRANSPOSE, /* BatchNormalization folded into the ConvTranspose before it */
+    OX_PASS_BN_MATMUL,        /* BatchNormalization of a 2-D MatMul: scaled B + bias, one Gemm */
+    OX_PASS_ACT_CONVTRANSPOSE, /* activation into the ConvTranspose before it (session only) */
     OX_PASS_COUNT
 } ox_pass;
 
@@ -69,12 +72,33 @@ onyx_status ox_optimize(ox_graph *g, int level, ox_opt_stats *stats, char *err, 
 ox_graph *ox_optimized_copy(const ox_graph *g, int level, ox_pool *pool, ox_opt_stats *stats, onyx_status *st,
                             char *err, size_t cap);
 
-/* The internal-only fusions on g (a session's optimised copy): activations into the Conv
- * before them (fuse_act.c), attention below opset 23 (fuse_attention.c). Their nodes are not ONNX, so a graph that will be written must
+/* The internal-only fusions on g (a session's optimised copy): activations into the Conv,
+ * ConvTranspose, Gemm or MatMul before them (fuse_act.c), attention below opset 23 (fuse_attention.c). Their nodes are not ONNX, so a graph that will be written must
  * never go through this; sessions at opt_level >= 2 call it after ox_optimized_copy. */
 onyx_status ox_fuse_epilogues(ox_graph *g, ox_opt_stats *stats, char *err, size_t cap);
 
 /* ---- for the passes --------------------------------------------------------------------- */
+
+/* A dim whose size may not be known before the run (sym_shape.c): fixed (known), a
+ * symbolic name from a graph input's declared shape (one name is one size), an anonymous dim
+ * of `value` at `axis` (a graph input's, or one whose size could not be told: equal only to
+ * itself), or unknown (value -1: equal to nothing). */
+typedef struct ox_sdim {
+    bool known;       /* fixed: size is it (contents may be negative: Reshape's -1) */
+    int64_t size;     /* -1 unless known */
+    const char *name; /* the dim_param, or NULL */
+    int value, axis;
+} ox_sdim;
+
+/* A value's shape in such dims (rank -1: unknown); for small 1-D integer tensors (shapes being
+ * computed) also the contents as dims (n_content >= 0). */
+typedef struct ox_sshape {
+    onyx_dtype dtype; /* 0: unknown */
+    int rank;
+    ox_sdim dims[ONYX_MAX_RANK];
+    int n_content;
+    ox_sdim content[ONYX_MAX_RANK];
+} ox_sshape;
 
 /* What the passes see: the graph, which nodes are dead, and per value (for the first
  * n_values values, as of the last ox_opt_index) its live producer, its readers and whether
@@ -93,6 +117,8 @@ typedef struct ox_opt {
     ox_opt_stats *stats;
     onyx_tensor *shapes; /* static shapes from the last constant-folding walk (rank -1: unknown) */
     int n_shapes;
+    ox_sshape *sym;      /* symbolic shapes (ox_opt_sym_shapes), per value; NULL until asked for */
+    int n_sym;
     int fresh;       /* counter for names of new values */
     char *err;
     size_t cap;
@@ -136,12 +162,24 @@ onyx_status ox_opt_nomem(ox_opt *o);
  * followed from fixed-shape inputs), or NULL; data is not set. */
 const onyx_tensor *ox_opt_shape(const ox_opt *o, int v);
 
+/* Finds the symbolic shapes of every value (sym_shape.c) for the lookups below; a pass
+ * that wants them calls this first (they follow the graph as it is then). */
+onyx_status ox_opt_sym_shapes(ox_opt *o);
+/* Value v's symbolic shape as of the last ox_opt_sym_shapes, or NULL when its rank is unknown. */
+const ox_sshape *ox_opt_sshape(const ox_opt *o, int v);
+/* True when the two dims are the same size in every run that does not fail earlier (fixed and
+ * equal, or one symbolic name, or one anonymous input dim). */
+bool ox_sdim_eq(const ox_sdim *a, const ox_sdim *b);
+/* True when values a and b have the same rank and equal dims (ox_sdim_eq) in every run. */
+bool ox_opt_same_shape(const ox_opt *o, int a, int b);
+
 /* The passes: each reports whether it changed the graph. */
 onyx_status ox_pass_dead_nodes(ox_opt *o, bool *changed);
 onyx_status ox_pass_eliminate(ox_opt *o, bool *changed); /* Identity, Dropout, Cast */
 onyx_status ox_pass_fold_bn(ox_opt *o, bool *changed);
 onyx_status ox_pass_matmul_add(ox_opt *o, bool *changed);
 onyx_status ox_pass_fold_constants(ox_opt *o, bool *changed); /* fold_const.c */
+onyx_status ox_pass_fold_shapes(ox_opt *o, bool *changed);    /* sym_shape.c: known shape arithmetic */
 onyx_status ox_pass_simplify(ox_opt *o, bool *changed);       /* Reshape/Transpose/Expand/Slice */
 onyx_status ox_pass_cse(ox_opt *o, bool *changed);
 onyx_status ox_pass_transformer(ox_opt *o, bool *changed);    /* LayerNorm, GELU, RMSNorm */

@@ -108,6 +108,8 @@ static int rank_of(const ox_opt *o, int v, int depth)
     if (val->is_input) return val->type.kind == OX_KIND_TENSOR ? val->type.rank : -1;
     const onyx_tensor *s = ox_opt_shape(o, v); /* fixed-shape inputs: every shape is known */
     if (s) return s->rank;
+    const ox_sshape *ss = ox_opt_sshape(o, v); /* symbolic shapes, when a pass found them */
+    if (ss) return ss->rank;
     int p = ox_opt_producer(o, v);
     if (p < 0) return -1;
     const ox_node *n = &o->g->nodes[p];

@@ -25,6 +25,8 @@ const char *ox_pass_name(ox_pass p)
         [OX_PASS_MATMUL_BIAS] = "bias-into-matmul", [OX_PASS_RMS_NORM] = "rms-norm",
         [OX_PASS_LAYER_NORM_INTERNAL] = "layer-norm-internal", [OX_PASS_GELU_INTERNAL] = "gelu-internal",
         [OX_PASS_RMS_NORM_INTERNAL] = "rms-norm-internal", [OX_PASS_SKIP_LAYER_NORM] = "skip-layer-norm",
+        [OX_PASS_BN_CONVTRANSPOSE] = "bn-into-convtranspose", [OX_PASS_BN_MATMUL] = "bn-into-matmul",
+        [OX_PASS_ACT_CONVTRANSPOSE] = "act-into-convtranspose",
     };
     return (unsigned)p < OX_PASS_COUNT ? names[p] : "unknown";
 }
@@ -33,6 +35,7 @@ bool ox_pass_session_only(ox_pass p)
 {
     switch (p) {
     case OX_PASS_ACT_CONV:
+    case OX_PASS_ACT_CONVTRANSPOSE:
     case OX_PASS_RESIDUAL_CONV:
     case OX_PASS_ACT_GEMM:
     case OX_PASS_MATMUL_BIAS:
@@ -53,6 +56,7 @@ typedef struct pass_row {
 /* Eliminations first so folds see through Identity and Dropout; dead nodes last. */
 static const pass_row passes[] = {
     {ox_pass_eliminate, 1},
+    {ox_pass_fold_shapes, 1},    /* shape arithmetic of dims declared fixed, beside symbolic ones */
     {ox_pass_fold_constants, 1}, /* also finds the static shapes the passes below use */
     {ox_pass_simplify, 1},
     {ox_pass_cse, 1},
@@ -160,6 +164,7 @@ static onyx_status run_passes(ox_graph *g, const pass_row *rows, size_t n_rows, 
     if (!st && changed_any) st = compact(&o);
     free_tables(&o);
     ox_free(&o.alloc, o.shapes, (size_t)(o.n_shapes ? o.n_shapes : 1) * sizeof *o.shapes);
+    ox_free(&o.alloc, o.sym, (size_t)(o.n_sym ? o.n_sym : 1) * sizeof *o.sym);
     ox_free(&o.alloc, o.dead, (size_t)(o.cap_nodes ? o.cap_nodes : 1) * sizeof *o.dead);
     if (st || !changed_any) return st;
     char why[400] = "";

@@ -12,8 +12,12 @@ Each is exported by the TorchScript exporter at opset 17. Checked:
     GPT-style models (the BERT ones keep their attention: their [B,1,1,S] padding mask
     broadcasts over query rows, which onnxruntime's Attention refuses), and onnxruntime gives
     the same outputs from the optimised file.
-That sessions fuse every block below opset 23 is checked on the same graph shapes by
-tests/unit/test_fuse_attention.c (a session's graph is not visible from the command line).
+  * sessions fuse every block below opset 23 (`onyx info --opt 2`: attention-internal), and
+    so they do for the same model exported with dynamic axes (batch and sequence for the BERT
+    ones, batch for the GPT ones, whose causal mask is a slice of a buffer by the sequence
+    length) -- not bert_mha, whose export keeps the traced sizes in its Reshape targets (it
+    does not run at other sizes, in onnxruntime either) -- with the same session-only counts
+    as the fixed-shape export, and onyx agrees with onnxruntime at another size.
 Needs the torch venv (not part of `make test`):
     .cache/torch-venv/bin/python tests/models/attention_check.py ONYX OUTDIR [names...]"""
 import collections
@@ -123,13 +127,59 @@ def make(name):
     return model, ((x, mask) if name.startswith("bert") else (x,))
 
 
-def export(name, path):
+def dynamic_axes(name):
+    """The BERT-style encoders: dynamic batch and sequence; the GPT-style ones: dynamic batch
+    (their causal mask is a slice of a buffer by the sequence length, constant only when that
+    is fixed)."""
+    axes = {0: "batch", 1: "seq"} if name.startswith("bert") else {0: "batch"}
+    return {k: axes for k in (["input", "attention_mask"] if name.startswith("bert") else ["input"]) + ["output"]}
+
+
+def export(name, path, dynamic=False):
     model, args = make(name)
     names = ["input", "attention_mask"][:len(args)]
     # with grad on: torch's fused encoder fast path is not exportable
     torch.onnx.export(model, args, path, input_names=names, output_names=["output"], opset_version=17,
-                      dynamo=False)
+                      dynamo=False, dynamic_axes=dynamic_axes(name) if dynamic else None)
     return {k: a.numpy() for k, a in zip(names, args)}
+
+
+def session_passes(onyx, path):
+    """The session-only pass counts `onyx info --opt 2` prints."""
+    info = subprocess.run([onyx, "info", path, "--opt", "2"], check=True, capture_output=True, text=True).stdout
+    line = next(l for l in info.splitlines() if l.startswith("session-only passes:"))
+    return {k: int(v) for k, v in (p.strip().rsplit(" ", 1) for p in line.split(":", 1)[1].split(","))}
+
+
+def check_dynamic(onyx, out, name, path):
+    """The same model exported with dynamic axes: sessions fuse as for the fixed shapes (the
+    fusion proves the shapes from the symbolic dims), and onyx agrees with onnxruntime at
+    another batch (and sequence) size."""
+    dyn = os.path.join(out, name + ".dyn.onnx")
+    export(name, dyn, dynamic=True)
+    fixed, got = session_passes(onyx, path), session_passes(onyx, dyn)
+    failures = [f"dynamic export: {k} {got.get(k)}, fixed shapes {v}" for k, v in fixed.items() if got.get(k) != v]
+    seq = SEQ - 5 if name.startswith("bert") else SEQ
+    rng = np.random.default_rng(2)
+    feeds = {"input": rng.standard_normal((2, seq, HIDDEN)).astype(np.float32)}
+    if name.startswith("bert"):
+        feeds["attention_mask"] = np.ones((2, seq), dtype=np.int64)
+        feeds["attention_mask"][1, seq - 3:] = 0
+    args = [onyx, "run", dyn, "--output-dir", os.path.join(out, name + ".dyn.out")]
+    for k, a in feeds.items():
+        np.save(os.path.join(out, f"{name}.dyn.{k}.npy"), a)
+        args += ["--input", f"{k}={os.path.join(out, f'{name}.dyn.{k}.npy')}"]
+    subprocess.run(args, check=True, capture_output=True)
+    mine = np.load(os.path.join(out, name + ".dyn.out", "output.npy"))
+    r = rel(mine, run_ort(dyn, feeds))
+    print(f"  dynamic {list(dynamic_axes(name)['input'].values())}: attention-internal "
+          f"{got['attention-internal']} (fixed shapes {fixed['attention-internal']}), skip-layer-norm "
+          f"{got['skip-layer-norm']} ({fixed['skip-layer-norm']}); onyx run at [2, {seq}] vs onnxruntime {r:.2e}")
+    if r > 1e-4:
+        failures.append(f"dynamic export: outputs differ by {r:.2e}")
+    if fixed["attention-internal"] != LAYERS:
+        failures.append(f"fixed shapes: attention-internal {fixed['attention-internal']}, want {LAYERS}")
+    return failures
 
 
 def run_ort(path, feeds):
@@ -172,6 +222,8 @@ def check(onyx, out, name):
     if ops["Attention"] != want_att or ops["Softmax"] != LAYERS - want_att:
         failures.append(f"{ops['Attention']} Attention, {ops['Softmax']} Softmax (want {want_att}, "
                         f"{LAYERS - want_att})")
+    if name != "bert_mha":  # nn.MultiheadAttention's export bakes the traced sizes into Reshapes
+        failures += check_dynamic(onyx, out, name, path)
     for f in failures:
         print(f"  FAIL: {f}")
     return not failures

@@ -11,7 +11,12 @@ Needs the torch venv (not part of `make test`):
     written out by hand, so every LayerNorm and GELU arrives decomposed.
 Fused attention needs opset 23, which the TorchScript exporter does not write: sessions fuse it
 (session-only, checked through `onyx info --opt 2` with every Conv activation and the
-feed-forward MatMul + bias + GELU)."""
+feed-forward MatMul + bias + GELU).
+Each model but bert_torch (nn.MultiheadAttention's export keeps the traced batch and sequence in
+its Reshape targets: it does not run at other sizes, in onnxruntime either) is also exported
+with a dynamic batch axis (the CNNs) or batch and sequence axes (bert_manual): sessions must make the same session-only fusions as for the fixed shapes (residual
+Adds, skip + LayerNorm, attention, bias and activations: proved from the symbolic dims), and
+onyx must agree with onnxruntime on an input of another batch (and sequence) size."""
 import collections
 import os
 import subprocess
@@ -26,9 +31,11 @@ import torchvision
 HIDDEN, HEADS, FFN, SEQ, LAYERS = 128, 4, 512, 16, 2
 
 
-def export(model, x, path, opset):
+def export(model, x, path, opset, axes=None):
+    """axes: the dynamic axes of input and output ({0: "batch"} …), or None for fixed shapes."""
     torch.onnx.export(model, (x,), path, input_names=["input"], output_names=["output"],
-                      opset_version=opset, dynamo=False, do_constant_folding=False)
+                      opset_version=opset, dynamo=False, do_constant_folding=False,
+                      dynamic_axes={"input": axes, "output": axes} if axes else None)
 
 
 def torchvision_model(name):
@@ -180,9 +187,39 @@ def check(onyx, out, name):
         failures.append(f"attention-internal {fused['attention-internal']}, act-into-gemm {fused['act-into-gemm']}")
     if name == "bert_manual" and before["ReduceMean"] == 0:
         failures.append("the hand-written export has no decomposed LayerNorm to fuse")
+    if name != "bert_torch":  # nn.MultiheadAttention's export bakes the traced sizes into Reshapes
+        failures += check_dynamic(onyx, out, name, model, x, opset, fused)
     for f in failures:
         print(f"  FAIL: {f}")
     return not failures
+
+
+def check_dynamic(onyx, out, name, model, x, opset, fused):
+    """The same model exported with a dynamic batch axis (CNNs) or batch and sequence axes
+    (encoders): sessions must fuse as much as for the fixed shapes (the fusions prove shapes
+    equal from the symbolic dims), and onyx must agree with onnxruntime at another size."""
+    axes = {0: "batch", 1: "seq"} if name.startswith("bert") else {0: "batch"}
+    path = os.path.join(out, name + ".dyn.onnx")
+    export(model, torch.from_numpy(x), path, opset, axes)
+    dyn = session_passes(onyx, path)
+    print(f"  dynamic {list(axes.values())}: " + ", ".join(f"{k} {v}" for k, v in dyn.items() if v))
+    failures = [f"dynamic export: {k} {dyn.get(k)}, fixed shapes {v}" for k, v in fused.items() if dyn.get(k) != v]
+    shape = list(x.shape)
+    shape[0] = 2
+    if name.startswith("bert"):
+        shape[1] = SEQ - 5
+    x2 = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    inp = os.path.join(out, name + ".dyn.input.npy")
+    np.save(inp, x2)
+    subprocess.run([onyx, "run", path, "--input", inp, "--output-dir", os.path.join(out, name + ".dyn.out")],
+                   check=True, capture_output=True)
+    mine = np.load(os.path.join(out, name + ".dyn.out", "output.npy"))
+    want = run_ort(path, x2)
+    rel = float(np.abs(mine - want).max() / np.abs(want).max()) if mine.shape == want.shape else float("inf")
+    print(f"  dynamic at input {shape}: onyx --opt 2 vs onnxruntime: {rel:.2e}")
+    if rel > 1e-4:
+        failures.append(f"dynamic export at {shape}: outputs differ by {rel:.2e}")
+    return failures
 
 
 def main(argv):

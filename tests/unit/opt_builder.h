@@ -1,6 +1,6 @@
 /* opt_builder.h — hand-built graphs for the optimiser's tests (test_opt*.c): a builder over
- * the IR, a counting allocator for leak and failure checks, running a model at an opt level,
- * and the optimised copy of a model's graph. */
+ * the IR, a counting allocator for leak and failure checks, running a model at an opt level
+ * (and what the session made of its graph), and the optimised copy of a model's graph. */
 #ifndef ONYX_TEST_OPT_BUILDER_H
 #define ONYX_TEST_OPT_BUILDER_H
 
@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "check.h"
+#include "fused.h"
 #include "model.h"
 #include "op.h"
+#include "session.h"
 
 /* ---- counting allocator (for leak and failure checks) ---------------------------------- */
 
@@ -138,29 +140,57 @@ static inline bool b_finish(builder *b)
 
 /* ---- running --------------------------------------------------------------------------- */
 
-/* Runs m at opt level `level` on one float input; copies output 0 (n floats) into out. */
-static inline bool run_model(const onyx_model *m, int level, const onyx_tensor *in, size_t n_in, float *out, size_t n)
+/* What run_session tells of the session's graph (after its optimiser and fusions). */
+typedef struct session_info {
+    int nodes;        /* node count */
+    int conv_fused;   /* nodes of each fused op (ops/fused.h) */
+    int convt_fused;
+    int linear_fused; /* Gemm and MatMul */
+    int residual;     /* fused Convs with a residual input */
+    int attention;    /* Attention nodes */
+} session_info;
+
+/* Runs m at opt level `level` on `threads` threads with inputs in; copies output 0, which
+ * must be n elements of type dt, into out; *info (may be NULL) describes the session's
+ * graph. */
+static inline bool run_session(const onyx_model *m, int level, int threads, const onyx_tensor *in, size_t n_in,
+                               void *out, size_t n, onyx_dtype dt, session_info *info)
 {
     onyx_session_options so;
     onyx_session_options_init(&so);
     so.opt_level = level;
-    so.threads = 1;
+    so.threads = threads;
     onyx_session *s = NULL;
     onyx_error err;
-    onyx_tensor res;
-    bool ok = onyx_session_create(m, &so, &s, &err) == ONYX_OK;
-    if (!ok) fprintf(stderr, "session: %s\n", err.message);
-    ok = ok && onyx_session_run(s, in, n_in, &res, 1) == ONYX_OK;
+    onyx_tensor res[8];
+    const size_t n_out = onyx_model_output_count(m);
+    bool ok = n_out <= sizeof res / sizeof res[0] && onyx_session_create(m, &so, &s, &err) == ONYX_OK;
+    if (!ok) fprintf(stderr, "session: %s\n", n_out > sizeof res / sizeof res[0] ? "too many outputs" : err.message);
+    ok = ok && onyx_session_run(s, in, n_in, res, n_out) == ONYX_OK;
     if (s && !ok) fprintf(stderr, "run: %s\n", onyx_session_error(s));
-    ok = ok && res.dtype == ONYX_DTYPE_FLOAT && res.data;
-    if (ok) {
-        size_t count = 1;
-        for (int d = 0; d < res.rank; d++) count *= (size_t)res.dims[d];
-        ok = count == n;
-        if (ok) memcpy(out, res.data, n * sizeof *out);
+    ok = ok && res[0].dtype == dt && (res[0].data || !n) && (size_t)ox_tensor_numel(&res[0]) == n;
+    if (ok && n) memcpy(out, res[0].data, n * onyx_dtype_size(dt));
+    if (ok && info) {
+        memset(info, 0, sizeof *info);
+        info->nodes = s->g->n_nodes;
+        for (int i = 0; i < s->g->n_nodes; i++) {
+            const ox_node *nd = &s->g->nodes[i];
+            info->conv_fused += nd->op == &ox_op_conv_fused;
+            info->convt_fused += nd->op == &ox_op_convt_fused;
+            info->linear_fused += nd->op == &ox_op_gemm_fused || nd->op == &ox_op_matmul_fused;
+            info->residual += nd->op == &ox_op_conv_fused && nd->n_in > OX_CONV_RESIDUAL_INPUT &&
+                              nd->in[OX_CONV_RESIDUAL_INPUT] >= 0;
+            info->attention += !strcmp(nd->op_type, "Attention");
+        }
     }
     onyx_session_free(s);
     return ok;
+}
+
+/* Runs m at opt level `level` (1 thread); copies output 0 (n floats) into out. */
+static inline bool run_model(const onyx_model *m, int level, const onyx_tensor *in, size_t n_in, float *out, size_t n)
+{
+    return run_session(m, level, 1, in, n_in, out, n, ONYX_DTYPE_FLOAT, NULL);
 }
 
 static inline float max_diff(const float *a, const float *b, size_t n)

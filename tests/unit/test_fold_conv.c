@@ -10,9 +10,7 @@
  *     AveragePool without count_include_pad, a nonzero value, reflect mode, channel padding.
  * Level 2 results are also what onyx_model_optimize (`onyx optimize`) keeps: standard ops. */
 #include "activation.h"
-#include "fused.h"
 #include "opt_builder.h"
-#include "session.h"
 
 #define MAXN 4096
 #define MAXR (2 * 16 * 48 * 48) /* the largest residual case */
@@ -23,38 +21,6 @@ static void ints_attr(ox_node *n, int k, const char *name, int64_t *v, size_t co
     n->attr[k].type = OX_ATTR_INTS;
     n->attr[k].ints = v;
     n->attr[k].n = count;
-}
-
-/* Runs m at level/threads on inputs in; output 0 (n floats) into out; *fused / *residual
- * count the session graph's fused Convs (with a residual input), *nodes its nodes. */
-static bool run(const onyx_model *m, int level, int threads, const onyx_tensor *in, size_t n_in, float *out, size_t n,
-                int *nodes, int *fused, int *residual)
-{
-    onyx_session_options so;
-    onyx_session_options_init(&so);
-    so.opt_level = level;
-    so.threads = threads;
-    onyx_session *s = NULL;
-    onyx_error err;
-    onyx_tensor res[4];
-    bool ok = onyx_session_create(m, &so, &s, &err) == ONYX_OK;
-    if (!ok) fprintf(stderr, "session: %s\n", err.message);
-    ok = ok && onyx_session_run(s, in, n_in, res, onyx_model_output_count(m)) == ONYX_OK;
-    if (s && !ok) fprintf(stderr, "run: %s\n", onyx_session_error(s));
-    ok = ok && (size_t)ox_tensor_numel(&res[0]) == n && res[0].dtype == ONYX_DTYPE_FLOAT;
-    if (ok) {
-        memcpy(out, res[0].data, n * sizeof *out);
-        *nodes = s->g->n_nodes;
-        *fused = *residual = 0;
-        for (int i = 0; i < s->g->n_nodes; i++) {
-            const ox_node *nd = &s->g->nodes[i];
-            *fused += nd->op == &ox_op_conv_fused;
-            *residual += nd->op == &ox_op_conv_fused && nd->n_in > OX_CONV_RESIDUAL_INPUT &&
-                         nd->in[OX_CONV_RESIDUAL_INPUT] >= 0;
-        }
-    }
-    onyx_session_free(s);
-    return ok;
 }
 
 /* ---- residual Add ------------------------------------------------------------------------ */
@@ -122,20 +88,20 @@ static void check_residual(res_kind kind, conv_path path, bool bias)
     size_t n_in = kind == RES_TWO_CONVS ? 1 : 2;
     builder b;
     build_residual(&b, kind, path, bias);
-    int nodes0, nodes2, f0, f2, res0, res2;
-    CHECK(run(b.m, 0, 1, in, n_in, r0, ny, &nodes0, &f0, &res0));
-    CHECK(run(b.m, 2, 1, in, n_in, r2, ny, &nodes2, &f2, &res2));
+    session_info i0 = {0}, i2 = {0};
+    CHECK(run_session(b.m, 0, 1, in, n_in, r0, ny, ONYX_DTYPE_FLOAT, &i0));
+    CHECK(run_session(b.m, 2, 1, in, n_in, r2, ny, ONYX_DTYPE_FLOAT, &i2));
     bool want = kind != RES_BROADCAST && kind != RES_SYMBOLIC && kind != RES_PINNED;
-    CHECK_MSG(res2 == want && !res0, "kind %d path %d: residual fused %d", kind, path, res2);
+    CHECK_MSG(i2.residual == want && !i0.residual, "kind %d path %d: residual fused %d", kind, path, i2.residual);
     if (want) {
         int expect_nodes = kind == RES_TWO_CONVS ? 2 : 1;
-        CHECK_MSG(nodes2 == expect_nodes && f2 == 1, "kind %d path %d: %d nodes", kind, path, nodes2);
+        CHECK_MSG(i2.nodes == expect_nodes && i2.conv_fused == 1, "kind %d path %d: %d nodes", kind, path, i2.nodes);
     }
     /* the same additions in the same order: the same bits */
     CHECK_MSG(!memcmp(r0, r2, ny * sizeof *r0), "kind %d path %d: differs by %g", kind, path,
               (double)max_diff(r0, r2, ny));
     for (int threads = 2; threads <= 4; threads *= 2) {
-        CHECK(run(b.m, 2, threads, in, n_in, rt, ny, &nodes2, &f2, &res2));
+        CHECK(run_session(b.m, 2, threads, in, n_in, rt, ny, ONYX_DTYPE_FLOAT, NULL));
         CHECK_MSG(!memcmp(rt, r2, ny * sizeof *rt), "kind %d path %d: %d threads differ", kind, path, threads);
     }
     /* never in what onyx optimize writes */
@@ -165,10 +131,10 @@ static void check_residual_read_twice(void)
     b_output(&b, "y");
     CHECK(b_finish(&b));
     onyx_tensor in = tensor(ONYX_DTYPE_FLOAT, 4, dx, xin);
-    int nodes, f, res;
-    CHECK(run(b.m, 0, 1, &in, 1, r0, ny, &nodes, &f, &res));
-    CHECK(run(b.m, 2, 1, &in, 1, r2, ny, &nodes, &f, &res));
-    CHECK(res == 0 && nodes == 2);
+    session_info info = {0};
+    CHECK(run_model(b.m, 0, &in, 1, r0, ny));
+    CHECK(run_session(b.m, 2, 1, &in, 1, r2, ny, ONYX_DTYPE_FLOAT, &info));
+    CHECK(info.residual == 0 && info.nodes == 2);
     CHECK(!memcmp(r0, r2, ny * sizeof *r0));
     onyx_model_free(b.m);
 }

@@ -3,41 +3,9 @@
  * activation: fuse_act.c), RMSNorm/GELU below their opsets and skip + LayerNorm
  * (fuse_transformer.c); and the graph onyx_model_optimize makes once for sessions. Every case compares the optimised
  * results with the unoptimised graph's (opt 0) and counts what is left. */
-#include "fused.h"
 #include "opt_builder.h"
-#include "session.h"
 
 #define MAX_OUT 64
-
-/* Runs m at `level` (1 thread) on the given inputs; output 0 into out (n floats); *nodes
- * gets the session graph's node count and *fused how many of its nodes have a fused op. */
-static bool run_at(const onyx_model *m, int level, const onyx_tensor *in, size_t n_in, float *out, size_t n, int *nodes,
-                   int *fused)
-{
-    onyx_session_options so;
-    onyx_session_options_init(&so);
-    so.opt_level = level;
-    so.threads = 1;
-    onyx_session *s = NULL;
-    onyx_error err;
-    onyx_tensor res[2];
-    bool ok = onyx_session_create(m, &so, &s, &err) == ONYX_OK;
-    if (!ok) fprintf(stderr, "session: %s\n", err.message);
-    ok = ok && onyx_session_run(s, in, n_in, res, onyx_model_output_count(m)) == ONYX_OK;
-    if (s && !ok) fprintf(stderr, "run: %s\n", onyx_session_error(s));
-    ok = ok && (size_t)ox_tensor_numel(&res[0]) == n && res[0].dtype == ONYX_DTYPE_FLOAT;
-    if (ok) {
-        memcpy(out, res[0].data, n * sizeof *out);
-        *nodes = s->g->n_nodes;
-        *fused = 0;
-        for (int i = 0; i < s->g->n_nodes; i++) {
-            const ox_op *op = s->g->nodes[i].op;
-            *fused += op == &ox_op_gemm_fused || op == &ox_op_matmul_fused || op == &ox_op_conv_fused;
-        }
-    }
-    onyx_session_free(s);
-    return ok;
-}
 
 /* Results at opt 2 equal those at opt 0 within rel * max|y|; returns the session's node
  * count at opt 2 (-1 on failure) and its fused nodes in *fused. */
@@ -45,16 +13,19 @@ static int same_results(const char *what, const onyx_model *m, const onyx_tensor
                         int *fused)
 {
     float r0[MAX_OUT], r2[MAX_OUT];
-    int nodes0, nodes2, f0;
-    if (!run_at(m, 0, in, n_in, r0, n, &nodes0, &f0) || !run_at(m, 2, in, n_in, r2, n, &nodes2, fused)) {
+    session_info i2;
+    *fused = -1;
+    if (!run_session(m, 0, 1, in, n_in, r0, n, ONYX_DTYPE_FLOAT, NULL) ||
+        !run_session(m, 2, 1, in, n_in, r2, n, ONYX_DTYPE_FLOAT, &i2)) {
         CHECK_MSG(false, "%s: a run failed", what);
         return -1;
     }
+    *fused = i2.linear_fused + i2.conv_fused;
     float big = 0;
     for (size_t i = 0; i < n; i++) big = fmaxf(big, fabsf(r0[i]));
     float d = max_diff(r0, r2, n);
     CHECK_MSG(d <= rel * big, "%s: opt 2 differs by %g (max %g)", what, (double)d, (double)big);
-    return nodes2;
+    return i2.nodes;
 }
 
 static const ox_node *only_node(const ox_graph *g) { return g->n_nodes == 1 ? &g->nodes[0] : NULL; }

@@ -3,9 +3,7 @@
  * the unfused graph's (opt 0) within float rounding and are bit-identical at 1, 2 and 4
  * threads; no fusion where the Conv output is pinned, read twice, not float, or Clip's
  * bounds are not constants; onyx_model_optimize (what `onyx optimize` writes) never fuses. */
-#include "fused.h"
 #include "opt_builder.h"
-#include "session.h"
 
 static const int64_t dx[] = {2, 4, 7, 7}, dw[] = {6, 4, 3, 3}, db[] = {6}, scalar[] = {0};
 #define NX (2 * 4 * 7 * 7)
@@ -72,32 +70,6 @@ static void build(builder *b, const act_case *a, shape_kind kind, bool swap)
     CHECK(b_finish(b));
 }
 
-/* Runs m at `level` and `threads`; output 0 into out (NY values, float or double);
- * *fused_nodes gets the session graph's node count and whether its Conv is the fused op. */
-static bool run(const onyx_model *m, int level, int threads, const onyx_tensor *in, size_t n_in, void *out,
-                size_t esize, int *nodes, bool *fused)
-{
-    onyx_session_options so;
-    onyx_session_options_init(&so);
-    so.opt_level = level;
-    so.threads = threads;
-    onyx_session *s = NULL;
-    onyx_error err;
-    onyx_tensor res[2];
-    bool ok = onyx_session_create(m, &so, &s, &err) == ONYX_OK;
-    if (!ok) fprintf(stderr, "session: %s\n", err.message);
-    ok = ok && onyx_session_run(s, in, n_in, res, onyx_model_output_count(m)) == ONYX_OK;
-    if (s && !ok) fprintf(stderr, "run: %s\n", onyx_session_error(s));
-    if (ok) {
-        memcpy(out, res[0].data, NY * esize);
-        *nodes = s->g->n_nodes;
-        *fused = false;
-        for (int i = 0; i < s->g->n_nodes; i++) *fused |= s->g->nodes[i].op == &ox_op_conv_fused;
-    }
-    onyx_session_free(s);
-    return ok;
-}
-
 /* One activation: fuses, and matches the unfused graph; also at threads 2 and 4. */
 static void check_fuses(const act_case *a, bool swap)
 {
@@ -107,15 +79,15 @@ static void check_fuses(const act_case *a, bool swap)
     onyx_tensor in = tensor(ONYX_DTYPE_FLOAT, 4, dx, xin);
     builder b;
     build(&b, a, PLAIN, swap);
-    int nodes0, nodes2, nodes_t;
-    bool fused0, fused2, fused_t;
-    CHECK(run(b.m, 0, 1, &in, 1, r0, sizeof(float), &nodes0, &fused0));
-    CHECK(run(b.m, 2, 1, &in, 1, r2, sizeof(float), &nodes2, &fused2));
-    CHECK_MSG(nodes2 == 1 && fused2 && !fused0, "%s: %d nodes, fused %d", a->op, nodes2, fused2);
+    session_info i0 = {0}, i2 = {0};
+    CHECK(run_session(b.m, 0, 1, &in, 1, r0, NY, ONYX_DTYPE_FLOAT, &i0));
+    CHECK(run_session(b.m, 2, 1, &in, 1, r2, NY, ONYX_DTYPE_FLOAT, &i2));
+    CHECK_MSG(i2.nodes == 1 && i2.conv_fused == 1 && !i0.conv_fused, "%s: %d nodes, fused %d", a->op, i2.nodes,
+              i2.conv_fused);
     float d = max_diff(r0, r2, NY);
     CHECK_MSG(d <= 2e-6f, "%s: fused differs by %g", a->op, (double)d);
     for (int threads = 2; threads <= 4; threads *= 2) {
-        CHECK(run(b.m, 2, threads, &in, 1, rt, sizeof(float), &nodes_t, &fused_t));
+        CHECK(run_session(b.m, 2, threads, &in, 1, rt, NY, ONYX_DTYPE_FLOAT, NULL));
         CHECK_MSG(!memcmp(rt, r2, sizeof r2), "%s: %d threads differ", a->op, threads);
     }
     /* onyx optimize's path: the model itself never gets the internal op */
@@ -138,14 +110,14 @@ static void check_not_fused(const act_case *a, shape_kind kind)
                          tensor(ONYX_DTYPE_FLOAT, 0, scalar, &lo)};
     builder b;
     build(&b, a, kind, false);
-    int nodes0, nodes2;
-    bool fused0, fused2;
-    size_t es = kind == DOUBLE_W ? sizeof(double) : sizeof(float);
+    const onyx_dtype dt = kind == DOUBLE_W ? ONYX_DTYPE_DOUBLE : ONYX_DTYPE_FLOAT;
+    size_t es = onyx_dtype_size(dt);
     void *o0 = kind == DOUBLE_W ? (void *)d0 : r0, *o2 = kind == DOUBLE_W ? (void *)d2 : r2;
     size_t n_in = kind == CLIP_INPUT_MIN ? 2 : 1;
-    CHECK(run(b.m, 0, 1, in, n_in, o0, es, &nodes0, &fused0));
-    CHECK(run(b.m, 2, 1, in, n_in, o2, es, &nodes2, &fused2));
-    CHECK_MSG(!fused2 && nodes2 == nodes0, "%s kind %d: fused (%d nodes)", a->op, kind, nodes2);
+    session_info i0 = {0}, i2 = {0};
+    CHECK(run_session(b.m, 0, 1, in, n_in, o0, NY, dt, &i0));
+    CHECK(run_session(b.m, 2, 1, in, n_in, o2, NY, dt, &i2));
+    CHECK_MSG(!i2.conv_fused && i2.nodes == i0.nodes, "%s kind %d: fused (%d nodes)", a->op, kind, i2.nodes);
     CHECK(!memcmp(o0, o2, NY * es));
     onyx_model_free(b.m);
 }

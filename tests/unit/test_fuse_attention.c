@@ -9,7 +9,6 @@
  * -inf Where that masks a whole row (Softmax gives NaN there, Attention zeros), or a -10000
  * one (Softmax gives uniform weights there). */
 #include "opt_builder.h"
-#include "session.h"
 
 enum { B = 2, H = 3, S = 5, D = 4, DV = 6 };
 #define NQ (B * H * S * D)
@@ -93,29 +92,6 @@ static void build(builder *b, const attn_case *c, flaw f)
     CHECK(b_finish(b));
 }
 
-/* Runs m at `level`; y into out; *attention gets the number of Attention nodes in the
- * session's graph. */
-static bool run(const onyx_model *m, int level, const onyx_tensor *in, size_t n_in, float *out, int *attention)
-{
-    onyx_session_options so;
-    onyx_session_options_init(&so);
-    so.opt_level = level;
-    so.threads = 1;
-    onyx_session *s = NULL;
-    onyx_error err;
-    onyx_tensor res[2];
-    bool ok = onyx_session_create(m, &so, &s, &err) == ONYX_OK;
-    if (!ok) fprintf(stderr, "session: %s\n", err.message);
-    ok = ok && onyx_session_run(s, in, n_in, res, onyx_model_output_count(m)) == ONYX_OK;
-    if (s && !ok) fprintf(stderr, "run: %s\n", onyx_session_error(s));
-    if (ok) {
-        memcpy(out, res[0].data, NV * sizeof *out);
-        *attention = count_op(s->g, "Attention");
-    }
-    onyx_session_free(s);
-    return ok;
-}
-
 /* Builds the case with flaw f, runs it at opt 0 and 2: the results agree (NaN where the
  * other has NaN); returns the number of Attention nodes at opt 2. */
 static int fused_count(const attn_case *c, flaw f, float *diff)
@@ -135,10 +111,10 @@ static int fused_count(const attn_case *c, flaw f, float *diff)
     builder b;
     build(&b, c, f);
     size_t n_in = c->mask == MASK_INPUT ? 4 : 3;
-    int a0 = -1, a2 = -1;
-    CHECK(run(b.m, 0, in, n_in, r0, &a0));
-    CHECK(run(b.m, 2, in, n_in, r2, &a2));
-    CHECK(a0 == 0);
+    session_info i0 = {.attention = -1}, i2 = {.attention = -1};
+    CHECK(run_session(b.m, 0, 1, in, n_in, r0, NV, ONYX_DTYPE_FLOAT, &i0));
+    CHECK(run_session(b.m, 2, 1, in, n_in, r2, NV, ONYX_DTYPE_FLOAT, &i2));
+    CHECK(i0.attention == 0);
     *diff = 0;
     for (int i = 0; i < NV; i++) {
         CHECK_MSG(isnan(r0[i]) == isnan(r2[i]), "%s flaw %d: NaN at %d differs", c->what, f, i);
@@ -152,7 +128,7 @@ static int fused_count(const attn_case *c, flaw f, float *diff)
     CHECK_MSG(written == (c->opset >= 23 && f == CLEAN && !broadcast_rows ? 1 : 0), "%s: %d written", c->what,
               written);
     onyx_model_free(b.m);
-    return a2;
+    return i2.attention;
 }
 
 int main(void)
