@@ -1,6 +1,9 @@
 /* conv.c — convolution: im2col + GEMM, 1x1 as GEMM, direct depthwise for float (with a bias +
  * residual + activation epilogue); a direct loop for double. */
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "conv.h"
 #include "gemm.h"
@@ -9,6 +12,12 @@
  * positions), so scratch stays bounded whatever the image size. */
 #define OX_CONV_COL_BYTES ((int64_t)4 << 20)
 #define OX_CONV_MIN_TILE 64
+/* Tiles are a multiple of every GEMM kernel's panel width (16, 12 or 8 columns). */
+#define OX_CONV_TILE_ALIGN 48
+/* Up to this many rows (input channels x kernel taps) im2col writes the GEMM's panels. */
+#define OX_CONV_PANEL_ROWS 576
+/* The widest panel, which bounds the zero columns padding a tile's last panel. */
+#define OX_CONV_NR_MAX 16
 
 int64_t ox_window_in_size(const ox_window *w)
 {
@@ -61,17 +70,16 @@ static int64_t tile_cols(const ox_conv_shape *s)
     int64_t out = ox_window_out_size(&s->win), rows = col_rows(s);
     int64_t t = rows > 0 ? OX_CONV_COL_BYTES / (rows * (int64_t)sizeof(float)) : out;
     if (t < OX_CONV_MIN_TILE) t = OX_CONV_MIN_TILE;
+    t = t / OX_CONV_TILE_ALIGN * OX_CONV_TILE_ALIGN; /* whole GEMM panels, except the last tile's */
+    if (t < out) { /* tiles of about equal width: a narrow last one would reread all weights */
+        const int64_t n = (out + t - 1) / t;
+        t = ((out + n - 1) / n + OX_CONV_TILE_ALIGN - 1) / OX_CONV_TILE_ALIGN * OX_CONV_TILE_ALIGN;
+    }
     return t < out ? t : out;
 }
 
 /* Each output channel reads a single input channel: the direct loop wins over GEMM. */
 static bool is_depthwise(const ox_conv_shape *s) { return s->in_channels == s->group; }
-
-size_t ox_conv_f32_scratch(const ox_conv_shape *s)
-{
-    if (is_pointwise(&s->win) || is_depthwise(s)) return 0;
-    return (size_t)(col_rows(s) * tile_cols(s)) * sizeof(float);
-}
 
 /* One row of the im2col matrix: input channel plane xc seen through kernel tap k, for the
  * output positions [p0, p0 + np). Padding reads as zero. */
@@ -102,7 +110,10 @@ static void im2col_row(const ox_window *w, const float *xc, const int64_t *k, in
             int64_t q0, q1;
             ox_clip_range(start, s_l, seg, 0, in_l, &q0, &q1);
             for (int64_t q = 0; q < q0; q++) out[q] = 0.0f;
-            for (int64_t q = q0; q < q1; q++) out[q] = row[start + q * s_l];
+            if (s_l == 1 && q1 > q0) /* the common case: a contiguous run */
+                memcpy(out + q0, row + start + q0, (size_t)(q1 - q0) * sizeof *out);
+            else
+                for (int64_t q = q0; q < q1; q++) out[q] = row[start + q * s_l];
             for (int64_t q = q1; q < seg; q++) out[q] = 0.0f;
         }
         j += seg;
@@ -114,8 +125,10 @@ static void im2col_row(const ox_window *w, const float *xc, const int64_t *k, in
     }
 }
 
-/* The im2col matrix [channels * kernel_size, np] of channels planes of x. */
-static void im2col_tile(const ox_window *w, int64_t channels, const float *x, int64_t p0,
+/* The im2col matrix [channels * kernel_size, np] of channels planes of x, row-major: for
+ * deep ones (rows > OX_CONV_PANEL_ROWS), whose panels would span more than the GEMM's K
+ * block and read slower than the blocks the GEMM packs itself. */
+static void im2col_rows(const ox_window *w, int64_t channels, const float *x, int64_t p0,
                         int64_t np, float *col, int threads)
 {
     const int64_t kvol = ox_window_kernel_size(w), insz = ox_window_in_size(w);
@@ -131,13 +144,42 @@ static void im2col_tile(const ox_window *w, int64_t channels, const float *x, in
     }
 }
 
-/* y rows start as the bias (or zero) so every GEMM can accumulate with beta = 1. */
-static void fill_bias(float *y, int64_t channels, int64_t size, const float *b)
+/* The im2col matrix [channels * kernel_size, np] of channels planes of x, written straight
+ * in the GEMM's panel layout (gemm.h, ox_sgemm_panels: column j of row r at
+ * col[(j / nr) * rows * nr + r * nr + j % nr], zeros past np in the last panel), so the GEMM
+ * reads it without packing it again. Each row is built OX_CONV_CHUNK columns at a time in a
+ * buffer on the stack (L1), then dealt out to the panels. */
+#ifdef ONYX_CORE
+#define OX_CONV_CHUNK 96 /* the core library's small stacks (firmware) */
+#else
+#define OX_CONV_CHUNK 960 /* a multiple of OX_CONV_TILE_ALIGN: chunks hold whole panels */
+#endif
+static void im2col_tile(const ox_window *w, int64_t channels, const float *x, int64_t p0,
+                        int64_t np, float *col, int nr, int threads)
 {
-    for (int64_t m = 0; m < channels; m++) {
-        float v = b ? b[m] : 0.0f;
-        float *row = y + m * size;
-        for (int64_t i = 0; i < size; i++) row[i] = v;
+    const int64_t kvol = ox_window_kernel_size(w), insz = ox_window_in_size(w);
+    const int64_t rows = channels * kvol, pstride = rows * nr;
+    (void)threads;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+#endif
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t k[OX_WIN_MAX_DIMS];
+        float buf[OX_CONV_CHUNK + OX_CONV_NR_MAX];
+        unflatten(w->nd, w->kernel, r % kvol, k);
+        for (int64_t c0 = 0; c0 < np; c0 += OX_CONV_CHUNK) {
+            const int64_t n = np - c0 < OX_CONV_CHUNK ? np - c0 : OX_CONV_CHUNK;
+            const int64_t padded = (n + nr - 1) / nr * nr;
+            im2col_row(w, x + (r / kvol) * insz, k, p0 + c0, n, buf);
+            for (int64_t j = n; j < padded; j++) buf[j] = 0.0f;
+            float *dst = col + (c0 / nr) * pstride + r * nr;
+            if (nr == OX_CONV_NR_MAX)
+                for (int64_t j = 0; j < padded; j += OX_CONV_NR_MAX, dst += pstride)
+                    memcpy(dst, buf + j, OX_CONV_NR_MAX * sizeof(float));
+            else
+                for (int64_t j = 0; j < padded; j += nr, dst += pstride)
+                    memcpy(dst, buf + j, (size_t)nr * sizeof(float));
+        }
     }
 }
 
@@ -255,6 +297,10 @@ DIRECT_CONV(direct_conv_f64, direct_plane_f64, double)
 
 /* Below this many outputs an epilogue runs on one thread: forking costs more than it saves. */
 #define OX_CONV_PAR_MIN ((int64_t)1 << 15)
+/* Below this many multiply-adds a whole convolution runs on one thread. */
+#define OX_CONV_PAR_WORK 262144.0
+/* The narrowest column block threads split a convolution into (below: they split its GEMMs). */
+#define OX_CONV_SPLIT_MIN 32
 /* A 1x1 convolution's output is computed in column tiles of about this many bytes (at least
  * OX_CONV_MIN_TILE columns), so the epilogue reads each tile from cache. */
 #define OX_CONV_PW_TILE_BYTES ((int64_t)256 << 10)
@@ -313,47 +359,114 @@ static int64_t pointwise_tile(int64_t mg, int64_t outsz)
     return t < outsz ? t : outsz;
 }
 
+/* What every output block of one float convolution shares. */
+typedef struct conv_job {
+    const ox_conv_shape *s;
+    const float *x, *w, *b;
+    const ox_conv_epilogue *e;
+    float *y;
+    int64_t cg, mg, insz, outsz, rows;
+    bool pointwise;
+    int nr; /* the GEMM's panel width */
+} conv_job;
+
+/* Output columns [p0, p0 + np) of image n, group g, all its channels: the GEMM (on the input
+ * itself for 1x1, else on the im2col panels built in col) with beta = 0, then the epilogue
+ * while the block is in cache. threads: what each step may fork. */
+static void conv_block(const conv_job *j, int64_t n, int64_t g, int64_t p0, int64_t np, float *col,
+                       int threads)
+{
+    const ox_conv_shape *s = j->s;
+    const int64_t mg = j->mg, rows = j->rows, outsz = j->outsz;
+    const float *xg = j->x + (n * s->in_channels + g * j->cg) * j->insz;
+    const float *wg = j->w + g * mg * rows;
+    const float *bg = j->b ? j->b + g * mg : NULL;
+    const int64_t yoff = (n * s->out_channels + g * mg) * outsz + p0;
+    float *yg = j->y + yoff;
+    const float *rg = j->e && j->e->residual ? j->e->residual + yoff : NULL;
+    if (rows == 0) { /* no products: the epilogue of zero */
+        for (int64_t m = 0; m < mg; m++)
+            for (int64_t i = 0; i < np; i++) yg[m * outsz + i] = 0.0f;
+    } else if (j->pointwise) {
+        ox_sgemm(false, false, mg, np, rows, 1.0f, wg, rows, xg + p0, j->insz, 0.0f, yg, outsz, threads);
+    } else if (rows <= OX_CONV_PANEL_ROWS) {
+        im2col_tile(&s->win, j->cg, xg, p0, np, col, j->nr, threads);
+        ox_sgemm_panels(mg, np, rows, 1.0f, wg, rows, col, 0.0f, yg, outsz, threads);
+    } else {
+        im2col_rows(&s->win, j->cg, xg, p0, np, col, threads);
+        ox_sgemm(false, false, mg, np, rows, 1.0f, wg, rows, col, np, 0.0f, yg, outsz, threads);
+    }
+    epilogue_block(j->e, bg, rg, yg, mg, np, outsz, threads);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Floats of one thread's im2col panels (0 when there is no im2col), a multiple of 16 so each
+ * thread's share stays 64-byte aligned. */
+static int64_t col_floats(const ox_conv_shape *s)
+{
+    if (is_pointwise(&s->win) || is_depthwise(s)) return 0;
+    return ceil_div(col_rows(s) * (tile_cols(s) + OX_CONV_NR_MAX - 1), 16) * 16;
+}
+
+size_t ox_conv_f32_scratch(const ox_conv_shape *s, int threads)
+{
+    return (size_t)col_floats(s) * (size_t)(threads > 1 ? threads : 1) * sizeof(float);
+}
+
+static int thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 void ox_conv_f32(const ox_conv_shape *s, const float *x, const float *w, const float *b,
                  const ox_conv_epilogue *e, float *y, void *scratch, int threads)
 {
     const ox_window *win = &s->win;
     const int64_t cg = s->in_channels / s->group, mg = s->out_channels / s->group;
-    const int64_t insz = ox_window_in_size(win), outsz = ox_window_out_size(win);
-    const int64_t rows = col_rows(s);
+    const int64_t outsz = ox_window_out_size(win), rows = col_rows(s);
     const bool pointwise = is_pointwise(win);
-    const int64_t tile = pointwise ? pointwise_tile(mg, outsz) : tile_cols(s);
-    float *col = scratch;
     if (is_depthwise(s)) {
         depthwise_f32(s, x, w, b, e, y, threads);
         return;
     }
-    for (int64_t n = 0; n < s->batch; n++)
-        for (int64_t g = 0; g < s->group; g++) {
-            const float *xg = x + (n * s->in_channels + g * cg) * insz;
-            const float *wg = w + g * mg * rows;
-            const float *bg = b ? b + g * mg : NULL;
-            const int64_t yoff = (n * s->out_channels + g * mg) * outsz;
-            float *yg = y + yoff;
-            const float *rg = e && e->residual ? e->residual + yoff : NULL;
-            if (rows == 0 || outsz == 0) { /* no products: the epilogue of zero */
-                fill_bias(yg, mg, outsz, NULL);
-                epilogue_block(e, bg, rg, yg, mg, outsz, outsz, threads);
-                continue;
-            }
-            /* beta = 0: the GEMM writes each tile, the epilogue adds the bias after it */
-            for (int64_t p0 = 0; p0 < outsz; p0 += tile) {
-                int64_t np = outsz - p0 < tile ? outsz - p0 : tile;
-                if (pointwise) {
-                    ox_sgemm(false, false, mg, np, rows, 1.0f, wg, rows, xg + p0, insz, 0.0f, yg + p0,
-                             outsz, threads);
-                } else {
-                    im2col_tile(win, cg, xg, p0, np, col, threads);
-                    ox_sgemm(false, false, mg, np, rows, 1.0f, wg, rows, col, np, 0.0f, yg + p0, outsz,
-                             threads);
-                }
-                epilogue_block(e, bg, rg ? rg + p0 : NULL, yg + p0, mg, np, outsz, threads);
-            }
+    if (outsz == 0) return;
+    const conv_job j = {s, x, w, b, e, y, cg, mg, ox_window_in_size(win), outsz, rows, pointwise,
+                        ox_sgemm_panel_width()};
+    const int64_t tile = pointwise ? pointwise_tile(mg, outsz) : tile_cols(s);
+    const int64_t per_thread = col_floats(s);
+    float *col = scratch;
+    int nt = threads < 1 ? 1 : threads;
+    if ((double)s->batch * (double)s->out_channels * (double)outsz * (double)(rows > 0 ? rows : 1) < OX_CONV_PAR_WORK)
+        nt = 1;
+    /* Threads take whole blocks of columns, each one's GEMM, im2col and epilogue on its own
+     * (the GEMM's bits do not depend on how the columns are split): one parallel region for
+     * the node instead of three per tile. The tile count is a multiple of the threads, so
+     * they get equal shares. Too few columns for that (the 7 x 7 maps of late layers): the
+     * threads split each GEMM instead. */
+    const int64_t tiles = nt > 1 ? ceil_div(ceil_div(outsz, tile), nt) * nt : 0;
+    const int64_t split_tile = tiles > 0 ? ceil_div(outsz, tiles) : 0;
+    if (nt > 1 && split_tile >= OX_CONV_SPLIT_MIN) {
+        const int64_t per_image = ceil_div(outsz, split_tile), jobs = s->batch * s->group * per_image;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+        for (int64_t jb = 0; jb < jobs; jb++) {
+            const int64_t ng = jb / per_image, p0 = jb % per_image * split_tile;
+            const int64_t np = outsz - p0 < split_tile ? outsz - p0 : split_tile;
+            float *mine = col ? col + thread_index() * per_thread : NULL;
+            conv_block(&j, ng / s->group, ng % s->group, p0, np, mine, 1);
         }
+        return;
+    }
+    for (int64_t n = 0; n < s->batch; n++)
+        for (int64_t g = 0; g < s->group; g++)
+            for (int64_t p0 = 0; p0 < outsz; p0 += tile)
+                conv_block(&j, n, g, p0, outsz - p0 < tile ? outsz - p0 : tile, col, nt);
 }
 
 void ox_conv_f64(const ox_conv_shape *s, const double *x, const double *w, const double *b,

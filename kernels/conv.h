@@ -7,7 +7,10 @@
  *   - depthwise (each output channel reads one input channel): GEMM would mostly move data,
  *     so a direct loop runs instead; 2-D kernels 3 or 5 wide with horizontal stride 1 or 2
  *     and no dilation take an AVX2 (when the CPU has it) or NEON kernel (conv_depthwise.c);
- *   - anything else: im2col of a bounded tile of output positions + GEMM.
+ *   - anything else: im2col of a bounded tile of output positions, written straight in the
+ *     GEMM's packed panel layout (ox_sgemm_panels), + GEMM.
+ * With threads, each takes whole column tiles (GEMM and epilogue on its own, one parallel
+ * region per convolution) when there are enough columns; else the threads split each GEMM.
  * The bias, a residual input and an activation (the epilogue) are applied to each block of output right after
  * it is computed. double always runs the direct loop (it is rare, and needs no scratch). */
 #ifndef ONYX_KERNELS_CONV_H
@@ -95,9 +98,10 @@ typedef struct ox_conv_epilogue {
     const float *residual; /* NULL, or a tensor shaped like y added after the bias, before act */
 } ox_conv_epilogue;
 
-/* Scratch bytes ox_conv_f32 needs (0 for 1x1 stride-1 unpadded and depthwise convolutions).
- * Bounded: the im2col matrix is built a tile of output positions at a time. */
-size_t ox_conv_f32_scratch(const ox_conv_shape *s);
+/* Scratch bytes ox_conv_f32 needs to run on up to `threads` threads (0 for 1x1 stride-1
+ * unpadded and depthwise convolutions). Bounded: the im2col matrix is built a tile of output
+ * positions at a time, one tile per thread. */
+size_t ox_conv_f32_scratch(const ox_conv_shape *s, int threads);
 /* y = act(conv(x, w) + b [+ e->residual]); e may be NULL (no activation, SIMD where available). */
 void ox_conv_f32(const ox_conv_shape *s, const float *x, const float *w, const float *b,
                  const ox_conv_epilogue *e, float *y, void *scratch, int threads);

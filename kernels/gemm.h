@@ -62,6 +62,15 @@ void ox_sgemm_packed(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha,
                      int64_t lda, const void *packed_b, float beta, float *C, int64_t ldc,
                      int threads);
 
+/* B written straight in ox_sgemm_pack_b's panel layout by its producer (the convolution's
+ * im2col), without the header: ceil(N / nr) panels of K x nr floats, panel p holding columns
+ * p*nr .. p*nr + nr - 1 as panel[k*nr + j], columns past N zero; nr is
+ * ox_sgemm_panel_width() (the kernel this CPU runs, which ox_sgemm_panels then uses).
+ * op(A) = A. Same bits as ox_sgemm_own on the unpacked B. */
+int ox_sgemm_panel_width(void);
+void ox_sgemm_panels(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                     const float *panels, float beta, float *C, int64_t ldc, int threads);
+
 /* The portable C implementations, always available (ox_sgemm falls back to them). */
 void ox_sgemm_portable(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,

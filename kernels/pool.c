@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "pool.h"
+#include "simd.h"
 
 /* The valid taps [k0, k1) of the outer dims (all but the last) for the line at outer
  * coordinates o; false if some dim has none. */
@@ -200,15 +201,85 @@ static void maxpool2d_f32(const ox_window *w, int64_t plane, const float *x, flo
     }
 }
 
+#if OX_SIMD_X86
+#include <immintrin.h>
+
+/* 8 floats x[0], x[2], ..., x[14] (reads x[0 .. 15]). */
+OX_TARGET_AVX2 static inline __m256 pool_load_even(const float *x)
+{
+    __m256 a = _mm256_loadu_ps(x), b = _mm256_loadu_ps(x + 8);
+    __m256 s = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/* maxpool2d_f32 with 8 outputs per vector where a row's every tap and every vector load lie
+ * inside the row (horizontal stride 1 or 2); the other outputs as there. max_ps(v, m) is
+ * v > m ? v : m, the scalar fold's very comparison (NaN never wins), in the same tap order:
+ * the same bits. */
+OX_TARGET_AVX2 static void maxpool2d_f32_avx2(const ox_window *w, int64_t plane, const float *x, float *y)
+{
+    const int64_t H = w->in[0], W = w->in[1], OH = w->out[0], OW = w->out[1];
+    const int64_t sw = w->stride[1], pl = w->pad_begin[1], K = w->kernel[1];
+    const float *xp = x + plane * H * W;
+    float *yp = y + plane * OH * OW;
+    /* vectors start at ow in [v0, v1]: ow*sw - pl >= 0, and the last float a vector load
+     * reads, ow*sw - pl + K - 1 + (sw == 1 ? 7 : 15), inside the row */
+    int64_t v0 = (pl + sw - 1) / sw;
+    const int64_t last = W - 1 - (K - 1 + (sw == 1 ? 7 : 15)) + pl;
+    const int64_t v1 = last < 0 ? -1 : last / sw;
+    if (v0 > OW) v0 = OW;
+    for (int64_t oh = 0; oh < OH; oh++) {
+        int64_t h0, h1;
+        ox_window_taps(w, 0, oh, 0, H, &h0, &h1);
+        const int64_t top = oh * w->stride[0] - w->pad_begin[0];
+        float *yr = yp + oh * OW;
+        int64_t ow = 0;
+        for (;; ow++) {
+            if (ow >= v0 && ow + 8 <= OW && ow <= v1) {
+                __m256 m = _mm256_set1_ps(-INFINITY);
+                for (int64_t kh = h0; kh < h1; kh++) {
+                    const float *r = xp + (top + kh) * W + ow * sw - pl; /* in the row */
+                    for (int64_t kw = 0; kw < K; kw++)
+                        m = _mm256_max_ps(sw == 1 ? _mm256_loadu_ps(r + kw) : pool_load_even(r + kw), m);
+                }
+                _mm256_storeu_ps(yr + ow, m);
+                ow += 7;
+                continue;
+            }
+            if (ow >= OW) break;
+            int64_t k0, k1;
+            ox_window_taps(w, 1, ow, 0, W, &k0, &k1);
+            int64_t row = (top + h0) * W + ow * sw - pl;
+            float m = -INFINITY;
+            for (int64_t kh = h0; kh < h1; kh++, row += W)
+                for (int64_t kw = k0; kw < k1; kw++) m = xp[row + kw] > m ? xp[row + kw] : m;
+            yr[ow] = m;
+        }
+    }
+}
+#endif
+
 static void maxpool(const ox_window *w, elem t, int64_t planes, const void *x, void *y,
                     int64_t *idx, bool col_major, int threads)
 {
     (void)threads;
     const bool plain2d = t == ELEM_F32 && !idx && w->nd == 2 && w->dil[0] == 1 && w->dil[1] == 1;
+#if OX_SIMD_X86
+    const bool vec = plain2d && (w->stride[1] == 1 || w->stride[1] == 2) && ox_cpu_avx2();
+#else
+    const bool vec = false;
+#endif
+    (void)vec;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
     for (int64_t pl = 0; pl < planes; pl++) {
+#if OX_SIMD_X86
+        if (vec) {
+            maxpool2d_f32_avx2(w, pl, x, y);
+            continue;
+        }
+#endif
         if (plain2d) maxpool2d_f32(w, pl, x, y);
         else maxpool_plane(w, t, pl, x, y, idx, col_major);
     }
@@ -350,8 +421,15 @@ void ox_global_avgpool_f32(int64_t planes, int64_t size, const float *x, float *
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
 #endif
     for (int64_t pl = 0; pl < planes; pl++) {
-        double acc = 0.0;
-        for (int64_t i = 0; i < size; i++) acc += x[pl * size + i];
+        /* eight running sums (element i into sum i % 8) added up at the end: a single chain
+         * of dependent adds would bound the loop by the add's latency */
+        const float *xp = x + pl * size;
+        double s[8] = {0};
+        int64_t i = 0;
+        for (; i + 8 <= size; i += 8)
+            for (int j = 0; j < 8; j++) s[j] += xp[i + j];
+        for (int j = 0; i < size; i++, j++) s[j] += xp[i];
+        const double acc = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
         y[pl] = size > 0 ? (float)(acc / (double)size) : NAN;
     }
 }

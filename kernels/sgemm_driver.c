@@ -129,8 +129,17 @@ static void pack_b_panel(int NR, bool tb, const float *B, int64_t ldb, int64_t k
                          int64_t j0, int nr, float *dst)
 {
     if (!tb) {
+        if (nr == OX_SGEMM_NR_MAX && NR == OX_SGEMM_NR_MAX) {
+            /* full panels of the widest kernels: a copy of constant size, which compilers
+             * inline (a library call per 64 bytes would cost as much as the copy) */
+            for (int64_t k = 0; k < kc; k++)
+                // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): B is NULL only with prepacked panels, never packed
+                memcpy(dst + k * NR, B + (k0 + k) * ldb + j0, OX_SGEMM_NR_MAX * sizeof(float));
+            return;
+        }
         for (int64_t k = 0; k < kc; k++) {
             float *d = dst + k * NR;
+            // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): as above
             memcpy(d, B + (k0 + k) * ldb + j0, (size_t)nr * sizeof(float));
             for (int j = nr; j < NR; j++) d[j] = 0;
         }
@@ -348,5 +357,15 @@ void ox_sgemm_packed(bool trans_a, int64_t M, int64_t N, int64_t K, float alpha,
     memcpy(&h, packed_b, sizeof h);
     sg_job j = {kernel_for((ox_sgemm_isa)h.isa), trans_a, false, M, N, K, alpha, beta, A, NULL,
                 lda, 0, (const float *)(const void *)((const char *)packed_b + PACKED_DATA), C, ldc};
+    sgemm_blocked(&j, threads);
+}
+
+int ox_sgemm_panel_width(void) { return kernel_for(ox_sgemm_isa_best())->nr; }
+
+void ox_sgemm_panels(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                     const float *panels, float beta, float *C, int64_t ldc, int threads)
+{
+    sg_job j = {kernel_for(ox_sgemm_isa_best()), false, false, M, N, K, alpha, beta, A, NULL,
+                lda, 0, panels, C, ldc};
     sgemm_blocked(&j, threads);
 }

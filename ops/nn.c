@@ -73,21 +73,21 @@ static onyx_status conv_setup(ox_ctx *c, ox_conv_shape *s)
 
 /* float16/bfloat16: W, B, one input image and one output image in float, then the float
  * convolution's own scratch. */
-static size_t conv_half_scratch(const ox_conv_shape *s, const onyx_tensor *w)
+static size_t conv_half_scratch(const ox_conv_shape *s, const onyx_tensor *w, int threads)
 {
     ox_conv_shape one = *s;
     one.batch = 1;
     return f32_bytes(ox_tensor_numel(w)) + f32_bytes(s->out_channels) +
            f32_bytes(s->in_channels * ox_window_in_size(&s->win)) +
-           f32_bytes(s->out_channels * ox_window_out_size(&s->win)) + ox_conv_f32_scratch(&one);
+           f32_bytes(s->out_channels * ox_window_out_size(&s->win)) + ox_conv_f32_scratch(&one, threads);
 }
 
-static size_t conv_scratch(const ox_conv_shape *s, const onyx_tensor *w)
+static size_t conv_scratch(const ox_conv_shape *s, const onyx_tensor *w, int threads)
 {
     switch (w->dtype) {
-    case ONYX_DTYPE_FLOAT: return ox_conv_f32_scratch(s);
+    case ONYX_DTYPE_FLOAT: return ox_conv_f32_scratch(s, threads);
     case ONYX_DTYPE_DOUBLE: return 0;
-    default: return conv_half_scratch(s, w);
+    default: return conv_half_scratch(s, w, threads);
     }
 }
 
@@ -97,7 +97,7 @@ static onyx_status conv_infer(ox_ctx *c)
     onyx_status st;
     if ((st = need_output(c)) || (st = conv_setup(c, &s))) return st;
     ox_set_window_output(c->out[0], c->in[0]->dtype, s.batch, s.out_channels, &s.win);
-    c->scratch_bytes = conv_scratch(&s, c->in[1]);
+    c->scratch_bytes = conv_scratch(&s, c->in[1], c->threads);
     return ONYX_OK;
 }
 
@@ -168,7 +168,7 @@ static onyx_status conv_run_with(ox_ctx *c, bool fused)
     ox_conv_shape s;
     ox_conv_epilogue e = {{OX_ACT_NONE, 0.0f, 0.0f}, false, NULL};
     onyx_status st = conv_setup(c, &s);
-    if (st || (st = ox_check_scratch(c, conv_scratch(&s, c->in[1])))) return st;
+    if (st || (st = ox_check_scratch(c, conv_scratch(&s, c->in[1], c->threads)))) return st;
     if (fused && (st = conv_fused_epilogue(c, &e))) return st;
     const onyx_tensor *b = c->n_in > 2 ? c->in[2] : NULL;
     const void *x = c->in[0]->data, *w = c->in[1]->data, *bias = b ? b->data : NULL;

@@ -126,7 +126,7 @@ static bool run_case(const conv_case *c, const ox_act *a, unsigned seed)
     float *y1 = malloc((size_t)ny * sizeof *y1);
     double *xd = malloc((size_t)nx * sizeof *xd), *wd = malloc((size_t)nw * sizeof *wd);
     double *bd = malloc((size_t)s.out_channels * sizeof *bd), *yd = malloc((size_t)ny * sizeof *yd);
-    void *scratch = malloc(ox_conv_f32_scratch(&s) + 1);
+    void *scratch = malloc(ox_conv_f32_scratch(&s, 4) + 1); /* the most threads run below */
     bool ok = x && w && b && y && y1 && xd && wd && bd && yd && scratch;
     for (int64_t i = 0; ok && i < nx; i++) xd[i] = x[i] = frand(&seed);
     for (int64_t i = 0; ok && i < nw; i++) wd[i] = w[i] = frand(&seed);
@@ -220,6 +220,9 @@ static void test_other_paths(void)
         fails += !run_case(&g3, a, seed++);
         conv_case stem = {2, 1, 3, 8, 1, {30, 30, 0}, {7, 7, 0}, {2, 2, 0}, {1, 1, 0}, {3, 3, 0}, {3, 3, 0}};
         fails += !run_case(&stem, a, seed++);
+        /* deep im2col (72 x 9 rows, past the panel path's limit): row-major, then the GEMM */
+        conv_case deep = {2, 1, 72, 8, 1, {6, 7, 0}, {3, 3, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}, {1, 1, 0}};
+        fails += !run_case(&deep, a, seed++);
         /* grouped (not depthwise), 1x1 grouped, dilated */
         conv_case grp = {2, 2, 8, 12, 4, {7, 9, 0}, {3, 3, 0}, {2, 1, 0}, {1, 2, 0}, {1, 2, 0}, {0, 1, 0}};
         fails += !run_case(&grp, a, seed++);
