@@ -126,19 +126,7 @@ static onyx_status visit(walk *w, int i)
     }
     char msg[256];
     ox_ctx c;
-    memset(&c, 0, sizeof c);
-    c.node = n;
-    c.opset = n->opset;
-    c.n_in = n->n_in;
-    c.n_out = n->n_out;
-    c.in = in;
-    c.out = out;
-    c.threads = 1;
-    c.msg = msg;
-    c.msg_cap = sizeof msg;
-    c.need_value = -1;
-    c.strings = &w->tmp;
-    c.weights_in_place = true; /* the walk wants shapes: no prepacked copies of weights */
+    ox_opt_op_ctx(&c, n, n->n_in, in, out, &w->tmp, msg, sizeof msg);
     onyx_status st = n->op->infer(&c);
     if (st == ONYX_E_NOMEM) return ox_opt_nomem(o);
     if (st) return ONYX_OK;

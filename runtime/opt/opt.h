@@ -158,6 +158,12 @@ bool ox_opt_own_attrs(ox_opt *o, ox_node *n);
  * inputs); false when out of memory. */
 bool ox_opt_set_inputs(ox_opt *o, ox_node *n, const int *in, int n_in);
 onyx_status ox_opt_nomem(ox_opt *o);
+/* Fills *c for calling node n's infer (and then run) from an optimiser walk: the node's
+ * inputs in[0 .. n_in) and outputs, one thread, no prepacked copies of weights (the walks want
+ * shapes and values), dynamically sized results in strings, messages in msg. */
+struct ox_ctx;
+void ox_opt_op_ctx(struct ox_ctx *c, const ox_node *n, int n_in, onyx_tensor **in, onyx_tensor **out,
+                   ox_pool *strings, char *msg, size_t msg_cap);
 /* The shape value v has in every run (constants; values the last constant-folding walk
  * followed from fixed-shape inputs), or NULL; data is not set. */
 const onyx_tensor *ox_opt_shape(const ox_opt *o, int v);

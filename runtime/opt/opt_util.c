@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "op.h"
 #include "opt.h"
 
 #define MAX_DEPTH 64 /* rank questions follow producer chains at most this far */
@@ -207,4 +208,22 @@ bool ox_opt_set_inputs(ox_opt *o, ox_node *n, const int *in, int n_in)
     n->n_in = n_in;
     n->n_implicit = 0;
     return true;
+}
+
+void ox_opt_op_ctx(ox_ctx *c, const ox_node *n, int n_in, onyx_tensor **in, onyx_tensor **out, ox_pool *strings,
+                   char *msg, size_t msg_cap)
+{
+    memset(c, 0, sizeof *c);
+    c->node = n;
+    c->opset = n->opset;
+    c->n_in = n_in;
+    c->n_out = n->n_out;
+    c->in = in;
+    c->out = out;
+    c->threads = 1;
+    c->msg = msg;
+    c->msg_cap = msg_cap;
+    c->need_value = -1;
+    c->strings = strings;
+    c->weights_in_place = true;
 }

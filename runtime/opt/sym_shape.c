@@ -288,19 +288,7 @@ static onyx_status batch_op(ox_opt *o, const ox_node *n, const ox_sshape *x, ox_
     ox_pool tmp;
     ox_pool_init(&tmp, o->alloc, 0);
     ox_ctx c;
-    memset(&c, 0, sizeof c);
-    c.node = n;
-    c.opset = n->opset;
-    c.n_in = n_in;
-    c.n_out = n->n_out;
-    c.in = in;
-    c.out = out;
-    c.threads = 1;
-    c.msg = msg;
-    c.msg_cap = sizeof msg;
-    c.need_value = -1;
-    c.strings = &tmp;
-    c.weights_in_place = true;
+    ox_opt_op_ctx(&c, n, n_in, in, out, &tmp, msg, sizeof msg);
     onyx_status st = ts[0].dtype ? op->infer(&c) : ONYX_E_ARG;
     ox_pool_release(&tmp);
     if (st == ONYX_E_NOMEM) return ox_opt_nomem(o); /* other failures: the shape stays unknown */
